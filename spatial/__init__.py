@@ -1,0 +1,17 @@
+"""spatial: fusion, reconstruction, room understanding and hand tracking on ``sensors`` sessions."""
+
+from sensors.errors import (
+    CalibrationError,
+    ConfigError,
+    EmptySessionError,
+    FormatError,
+    MissingDependencyError,
+    SpatialError,
+    SyncError,
+)
+
+__all__ = [
+    "CalibrationError", "ConfigError", "EmptySessionError", "FormatError", "MissingDependencyError",
+    "SpatialError", "SyncError",
+]
+__version__ = "0.1.0"
