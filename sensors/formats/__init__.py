@@ -62,7 +62,15 @@ def detect(path: str | Path) -> str:
     if not path.exists():
         raise FormatError("no such file or directory", path)
     for name in available():
-        if _load(name).detect(path):
+        try:
+            reader = _load(name)
+        except ImportError as exc:
+            # a format whose optional dependency is missing cannot be the one to read this path;
+            # a missing module of our own is a packaging bug and must surface
+            if (exc.name or "").startswith("sensors"):
+                raise
+            continue
+        if reader.detect(path):
             return name
     raise UnknownFormatError(
         "not a recognised capture; pass format= explicitly or check the path "

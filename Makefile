@@ -1,0 +1,52 @@
+# Two commands matter: `make demo` and `make test`. Both create .venv and install what is missing.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DATA ?= ../shared/data
+OUT ?= outputs
+# open3d's shared-library needs (Debian package names) and the library each provides
+DEB_PKGS := libusb-1.0-0 libgl1 libgomp1
+DEB_LIBS := libusb-1.0.so.0 libGL.so.1 libgomp.so.1
+
+.PHONY: install system-deps demo test lint bench clean
+
+install: $(STAMP)
+
+system-deps:
+	@missing=""; libs=($(DEB_LIBS)); pkgs=($(DEB_PKGS)); \
+	for i in "$${!libs[@]}"; do \
+	  /sbin/ldconfig -p 2>/dev/null | grep -q "$${libs[$$i]}" || missing="$$missing $${pkgs[$$i]}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing system packages for open3d:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "open3d needs these system packages:$$missing"; \
+	    echo "install them with: sudo apt-get install -y$$missing"; exit 1; \
+	  fi; \
+	fi
+
+$(STAMP): pyproject.toml | system-deps
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[all,dev]'
+	@touch $@
+
+demo: install
+	@mkdir -p $(OUT)
+	$(VENV)/bin/spatial info $(DATA)/7scenes | tee $(OUT)/info_7scenes.txt
+	$(VENV)/bin/spatial replay $(DATA)/7scenes --rrd $(OUT)/replay_7scenes.rrd
+	@echo "outputs written to $(OUT)/"
+
+test: install
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest -q
+
+bench: install
+	$(PY) benchmarks/replay_throughput.py
+
+clean:
+	rm -rf $(VENV) $(OUT) .pytest_cache .ruff_cache
