@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, NamedTuple, Union
+from typing import ClassVar, NamedTuple
 
 import numpy as np
 
@@ -23,7 +23,7 @@ from .errors import ConfigError, EmptySessionError
 from .sync import Association, ImuSeries, SyncReport, sync_report
 from .types import Calibration, GroundTruth, ImuSample, RGBDFrame
 
-Item = Union[RGBDFrame, ImuSample]
+Item = RGBDFrame | ImuSample
 
 
 class Record(NamedTuple):

@@ -51,7 +51,7 @@ def test_real_segment(shared_data):
     assert f.color.shape == (480, 640, 3) and f.color.dtype == np.uint8
     assert f.depth_m.dtype == np.float32
     valid = f.depth_m[f.depth_m > 0]
-    assert 0.8 <= valid.min() and valid.max() <= 3.61
+    assert valid.min() >= 0.8 and valid.max() <= 3.61
     assert 0.85 < (f.depth_m > 0).mean() < 0.97
     assert f.timestamp_ns == round(42 * 1e9 / 30)
     assert f.color_encoding == "jpeg" and f.color_encoded == (path / "frame-000042.color.jpg").read_bytes()

@@ -1,5 +1,6 @@
 """Session behaviour shared by every format: order, determinism, read-ahead, pacing, errors."""
 
+import itertools
 import threading
 import time
 from functools import partial
@@ -90,14 +91,14 @@ def test_kinds_filter_and_frames_with_imu():
     assert len(list(s.replay(kinds=("imu",)))) == len(s.timestamps()["imu"])
     pairs = list(s.frames_with_imu())
     assert len(pairs[0][1]) == 0
-    for (prev, _), (frame, imu) in zip(pairs, pairs[1:]):
+    for (prev, _), (frame, imu) in itertools.pairwise(pairs):
         assert imu.timestamps_ns[0] == prev.timestamp_ns and imu.timestamps_ns[-1] == frame.timestamp_ns
 
 
 def test_readahead_memory_is_bounded():
     reader = SyntheticReader(n_frames=60)
     s = Session(reader)
-    for x in s.replay(readahead=4, workers=2, kinds=("rgbd",)):
+    for _x in s.replay(readahead=4, workers=2, kinds=("rgbd",)):
         time.sleep(0.002)  # slow consumer: the producer must wait, not run ahead
         reader.consumed()
     # queue depth + one item blocked in put + one being consumed
