@@ -235,21 +235,37 @@ class Session:
         realtime: bool = False,
         speed: float = 1.0,
         kinds: tuple[str, ...] = ("rgbd", "imu"),
+        every: int = 1,
     ) -> Iterator[Item]:
         """Iterate the session in timestamp order.
 
         ``readahead``: how many records may be decoded ahead of the consumer on ``workers``
         threads (0 decodes inline on the caller's thread). Memory stays bounded by it.
         ``realtime``: pace the output at wall-clock rate divided by ``speed``.
-        ``kinds``: which record kinds to yield. The output is identical whatever the settings.
+        ``kinds``: which record kinds to yield. ``every``: keep one RGB-D frame in ``every`` (the
+        others are skipped undecoded). The output is identical whatever the other settings.
         """
-        if readahead < 0 or workers < 1:
-            raise ConfigError(f"readahead must be >= 0 and workers >= 1, got {readahead} and {workers}")
+        if readahead < 0 or workers < 1 or every < 1:
+            raise ConfigError(
+                f"readahead must be >= 0, workers and every >= 1; got {readahead}, {workers} and {every}"
+            )
         if realtime and not speed > 0:
             raise ConfigError(f"replay speed must be positive, got {speed}")
-        records = (r for r in self.reader.records() if r.kind in kinds)
+        records = self._select(self.reader.records(), kinds, every)
         items = self._inline(records) if readahead == 0 else self._readahead(records, readahead, workers)
         return self._paced(items, speed) if realtime else items
+
+    @staticmethod
+    def _select(records: Iterator[Record], kinds: tuple[str, ...], every: int) -> Iterator[Record]:
+        n = 0
+        for r in records:
+            if r.kind not in kinds:
+                continue
+            if r.kind == "rgbd":
+                n += 1
+                if (n - 1) % every:
+                    continue
+            yield r
 
     @staticmethod
     def _inline(records: Iterator[Record]) -> Iterator[Item]:

@@ -80,7 +80,7 @@ def corrupt(path, data):
         (lambda d: (d / "frame-000002.depth.png").unlink(), FormatError, "depth image(s) missing"),
         (lambda d: (d / "frame-000003.pose.txt").unlink(), FormatError, "pose file missing for frame 000003"),
         (lambda d: corrupt(d / "frame-000001.pose.txt", b"1 0 0\n0 1 0\n"), FormatError, "4x4"),
-        (lambda d: corrupt(d / "frame-000001.pose.txt", b"nan " * 16), FormatError, "NaN"),
+        (lambda d: corrupt(d / "frame-000001.pose.txt", b"nan nan nan nan\n" * 4), FormatError, "NaN"),
         (lambda d: corrupt(d / "camera-intrinsics.txt", b"585 0 320\n0 585 240\n"), CalibrationError, "3x3"),
     ],
 )

@@ -156,3 +156,14 @@ def test_summary_reports_streams():
     assert summ.sync.streams["imu"].rate_hz == pytest.approx(200.0)
     assert "rgbd" in str(summ) and summ.to_dict()["format"] == "synthetic"
     assert s.num_frames == 30 and s.duration_s == pytest.approx(29 * FRAME_NS / 1e9, rel=0.05)
+
+
+def test_every_skips_frames_without_decoding_them():
+    reader = SyntheticReader(n_frames=10)
+    s = Session(reader)
+    frames = list(s.replay(kinds=("rgbd",), every=3))
+    assert [f.index for f in frames] == [0, 3, 6, 9]
+    assert reader.max_in_flight <= 4  # only the kept frames were ever decoded
+    assert reader.in_flight == 4
+    with pytest.raises(ConfigError):
+        next(s.replay(every=0))

@@ -23,6 +23,10 @@ def atomic_path(final: str | Path, directory: bool = False) -> Iterator[Path]:
         fd, name = tempfile.mkstemp(prefix=f".{final.name}.tmp-", dir=final.parent)
         os.close(fd)
         tmp = Path(name)
+    # mkstemp/mkdtemp create 0600/0700 entries; give the output the usual permissions
+    umask = os.umask(0)
+    os.umask(umask)
+    tmp.chmod((0o777 if directory else 0o666) & ~umask)
     try:
         yield tmp
         if directory and final.exists():

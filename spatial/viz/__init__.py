@@ -1,0 +1,5 @@
+"""Visualisation (the ``viz`` extra): rerun recordings of sessions and results."""
+
+from .rerun_log import log_session
+
+__all__ = ["log_session"]

@@ -1,0 +1,153 @@
+"""Log a session to a rerun recording (``.rrd``): images, camera frustums along ground truth,
+the ground-truth path and IMU time series. Needs the ``viz`` extra (``rerun-sdk``).
+
+Entity layout (world z-up, metres; the camera uses OpenCV axes, rerun's ``RDF``)::
+
+    world                      ViewCoordinates RIGHT_HAND_Z_UP (static)
+    world/ground_truth         LineStrips3D of the camera path (static)
+    world/camera               Transform3D T_world_camera per frame (from ground truth)
+    world/camera/color         Pinhole of the colour camera; .../color/image the colour image
+    world/camera/depth         Transform3D T_color_depth + Pinhole; .../depth/image DepthImage (metres)
+    imu/accel, imu/gyro        Scalars (x, y, z) in m/s² and rad/s, IMU frame
+
+All data sits on one timeline, ``time``: a timestamp when the session clock is Unix time, else a
+duration since the session clock's zero.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from sensors.errors import ConfigError, require
+from sensors.formats._atomic import atomic_path
+from sensors.session import Session
+from sensors.types import CameraIntrinsics, RGBDFrame, Trajectory
+
+TIMELINE = "time"
+_UNIX_TIME_NS = 10**17  # session clocks past 1973 are taken to be Unix time
+_MEDIA_TYPES = {"jpeg": "image/jpeg", "png": "image/png"}
+
+
+def log_session(
+    session: Session,
+    rrd_path: str | Path,
+    max_frames: int | None = None,
+    every: int = 1,
+    progress: Callable[[int], None] | None = None,
+    **replay_options,
+) -> Path:
+    """Write ``session`` to the rerun file ``rrd_path`` (atomically) and return its path.
+
+    ``every``: log every k-th RGB-D frame; ``max_frames``: stop after this many logged frames
+    (IMU is then logged only up to the last logged frame). ``progress(1)`` is called per logged
+    frame. ``replay_options`` go to :meth:`Session.replay` (``readahead``, ``realtime``, …).
+    """
+    rr = require("rerun", "viz", "rerun recordings")
+    if every < 1:
+        raise ConfigError(f"every must be >= 1, got {every}")
+    if max_frames is not None and max_frames < 1:
+        raise ConfigError(f"max_frames must be >= 1, got {max_frames}")
+    rrd_path = Path(rrd_path)
+    clock = _Clock(bool(session.streams) and session.start_ns > _UNIX_TIME_NS)
+
+    with atomic_path(rrd_path) as tmp:
+        rec = rr.RecordingStream("spatial", recording_id=uuid.uuid4())
+        rec.set_log_time_enabled(False)  # only the capture's own clock
+        rec.save(tmp)
+        try:
+            rec.send_recording_name(f"{session.path.name} ({session.format})")
+            rec.log("world", rr.ViewCoordinates.RIGHT_HAND_Z_UP, static=True)
+            cameras = _camera_trajectory(session)
+            if cameras is not None:
+                rec.log("world/ground_truth", rr.LineStrips3D([cameras.positions_m]), static=True)
+            last_ns = None
+            if session.num_frames:
+                last_ns = _log_frames(rr, rec, session, cameras, clock, max_frames, every, progress, replay_options)
+            _log_imu(rr, rec, session, clock, last_ns if max_frames is not None else None)
+            rec.flush()
+        finally:
+            rec.disconnect()
+    return rrd_path
+
+
+class _Clock:
+    """Session-clock nanoseconds as rerun time values (Unix timestamps or durations)."""
+
+    def __init__(self, absolute: bool) -> None:
+        self.kind, self.dtype = ("timestamp", "datetime64[ns]") if absolute else ("duration", "timedelta64[ns]")
+
+    def at(self, ns: int) -> dict:
+        return {self.kind: np.int64(ns).astype(self.dtype)}
+
+    def column(self, rr, ns: np.ndarray):
+        return rr.TimeColumn(TIMELINE, **{self.kind: np.asarray(ns, dtype=np.int64).astype(self.dtype)})
+
+
+def _camera_trajectory(session: Session) -> Trajectory | None:
+    """Ground-truth camera poses (``T_world_camera``), converted from IMU poses when needed."""
+    gt = session.ground_truth.poses if session.ground_truth else None
+    if gt is None or len(gt) == 0:
+        return None
+    if gt.body == "camera":
+        return gt
+    T_imu_camera = session.calibration.T_imu_camera
+    if gt.body == "imu" and T_imu_camera is not None:
+        return Trajectory(gt.timestamps_ns, gt.T_world_body @ T_imu_camera, body="camera")
+    return None
+
+
+def _pinhole(rr, K: CameraIntrinsics):
+    return rr.Pinhole(image_from_camera=K.K, resolution=[K.width, K.height], image_plane_distance=0.2)
+
+
+def _log_frames(rr, rec, session, cameras, clock, max_frames, every, progress, replay_options) -> int | None:
+    """Log the selected frames; returns the last logged frame's timestamp (ns)."""
+    last_ns = None
+    intrinsics: tuple | None = None
+    for logged, frame in enumerate(session.frames(every=every, **replay_options), start=1):
+        rec.set_time(TIMELINE, **clock.at(frame.timestamp_ns))
+        if intrinsics != (frame.intrinsics, frame.depth_intrinsics):  # logged again only when they change
+            intrinsics = (frame.intrinsics, frame.depth_intrinsics)
+            T_cd = session.calibration.T_color_depth if frame.depth_intrinsics is not None else np.eye(4)
+            rec.log("world/camera/color", _pinhole(rr, frame.intrinsics))
+            rec.log(
+                "world/camera/depth",
+                rr.Transform3D(translation=T_cd[:3, 3], mat3x3=T_cd[:3, :3]),
+                _pinhole(rr, frame.depth_intrinsics or frame.intrinsics),
+            )
+        if cameras is not None:
+            T = cameras.interpolate(frame.timestamp_ns)
+            if T is not None:
+                rec.log("world/camera", rr.Transform3D(translation=T[:3, 3], mat3x3=T[:3, :3]))
+        _log_images(rr, rec, frame)
+        last_ns = frame.timestamp_ns
+        if progress is not None:
+            progress(1)
+        if max_frames is not None and logged >= max_frames:
+            break
+    return last_ns
+
+
+def _log_images(rr, rec, frame: RGBDFrame) -> None:
+    if frame.color_encoded is not None and frame.color_encoding in _MEDIA_TYPES:
+        image = rr.EncodedImage(contents=frame.color_encoded, media_type=_MEDIA_TYPES[frame.color_encoding])
+        rec.log("world/camera/color/image", image)
+    elif frame.color is not None:
+        rec.log("world/camera/color/image", rr.Image(frame.color))
+    if frame.depth_m is not None:
+        rec.log("world/camera/depth/image", rr.DepthImage(frame.depth_m, meter=1.0))
+
+
+def _log_imu(rr, rec, session: Session, clock: _Clock, until_ns: int | None) -> None:
+    if not len(session.timestamps().get("imu", ())):
+        return
+    imu = session.imu()
+    keep = slice(None) if until_ns is None else slice(0, int(np.searchsorted(imu.timestamps_ns, until_ns, "right")))
+    index = [clock.column(rr, imu.timestamps_ns[keep])]
+    for name, values in (("accel", imu.accel_mps2), ("gyro", imu.gyro_radps)):
+        rec.log(f"imu/{name}", rr.SeriesLines(names=["x", "y", "z"]), static=True)
+        rec.send_columns(f"imu/{name}", indexes=index, columns=rr.Scalars.columns(scalars=values[keep]))
