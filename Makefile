@@ -38,7 +38,7 @@ $(STAMP): pyproject.toml | system-deps
 demo: install
 	@mkdir -p $(OUT)
 	$(VENV)/bin/spatial info $(DATA)/7scenes | tee $(OUT)/info_7scenes.txt
-	$(VENV)/bin/spatial replay $(DATA)/7scenes --rrd $(OUT)/replay_7scenes.rrd
+	$(VENV)/bin/spatial replay $(DATA)/7scenes --rrd $(OUT)/replay_7scenes.rrd --sheet $(OUT)/frames_7scenes.png
 	@echo "outputs written to $(OUT)/"
 
 test: install

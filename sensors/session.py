@@ -94,10 +94,17 @@ class SessionSummary:
     ground_truth_poses: int
     ground_truth_body: str | None
 
+    @property
+    def duration_s(self) -> float:
+        """From the first to the last timestamp of any stream."""
+        live = [s for s in self.sync.streams.values() if s.count]
+        return (max(s.end_ns for s in live) - min(s.start_ns for s in live)) / 1e9 if live else 0.0
+
     def to_dict(self) -> dict:
         return {
             "path": self.path,
             "format": self.format,
+            "duration_s": self.duration_s,
             "streams": {k: v.to_dict() for k, v in self.sync.streams.items()},
             "sync": {k: v for k, v in self.sync.to_dict().items() if k != "streams"},
             "calibration": self.calibration.to_dict(),
@@ -105,7 +112,7 @@ class SessionSummary:
         }
 
     def __str__(self) -> str:
-        lines = [f"{self.path} ({self.format})"]
+        lines = [f"{self.path} ({self.format}), {self.duration_s:.2f} s"]
         for name, s in self.sync.streams.items():
             lines.append(
                 f"  {name:<13} {s.count:>7} msgs  {s.rate_hz:7.2f} Hz  {s.duration_s:8.2f} s"

@@ -111,7 +111,7 @@ def info(
 
 
 def _print_summary(s: SessionSummary) -> None:
-    out.print(Text(f"{s.path}", style="bold"), Text(f"({s.format})"))
+    out.print(Text(f"{s.path}", style="bold"), Text(f"({s.format}), {s.duration_s:.2f} s"))
     streams = Table("stream", "count", "rate Hz", "duration s", "dropped", "jumps", title="streams", title_justify="left")
     for name, st in s.sync.streams.items():
         streams.add_row(name, str(st.count), f"{st.rate_hz:.2f}", f"{st.duration_s:.2f}", str(st.dropped), str(st.jumps))
@@ -181,6 +181,7 @@ def convert(
         "Examples:\n\n"
         "  spatial replay ../shared/data/7scenes\n\n"
         "  spatial replay ../shared/data/7scenes --rrd kitchen.rrd --every 5\n\n"
+        "  spatial replay ../shared/data/7scenes --sheet frames.png\n\n"
         "  spatial replay capture.mcap --realtime --speed 2 --max-frames 300"
     ),
 )
@@ -196,6 +197,10 @@ def replay(
         int | None, typer.Option("--max-frames", min=1, help="Stop after this many RGB-D frames.", show_default=False)
     ] = None,
     every: Annotated[int, typer.Option("--every", min=1, help="Use every k-th RGB-D frame.")] = 1,
+    sheet: Annotated[
+        Path | None,
+        typer.Option("--sheet", help="Also write a PNG contact sheet of 8 frames spread over the capture.", show_default=False),
+    ] = None,
     format: FormatOpt = None,
 ) -> None:
     """Replay a capture in timestamp order, optionally into a rerun .rrd file.
@@ -218,6 +223,12 @@ def replay(
             with _bar("replaying", total) as advance:
                 frames, imu_samples = _replay(session, max_frames, every, advance, realtime=realtime, speed=speed)
             done = f"replayed {frames} frames" + (f" and {imu_samples} IMU samples" if imu_samples else "")
+        if sheet is not None:
+            from .viz.contact_sheet import contact_sheet, save_png
+
+            picked = list(session.frames(every=max(1, session.num_frames // 8)))[:8]
+            save_png(contact_sheet(picked), sheet)
+            done += f", contact sheet {sheet}"
     elapsed = time.perf_counter() - t0
     out.print(f"{done} in {elapsed:.1f} s ({total / max(elapsed, 1e-9):.1f} frames/s)", highlight=False)
 

@@ -152,6 +152,18 @@ def test_replay_counts_frames(kitchen):
     assert "replayed 6 frames in" in result.stdout
 
 
+def test_replay_contact_sheet(kitchen8, tmp_path):
+    import cv2
+
+    sheet = tmp_path / "sheet.png"
+    result = invoke("replay", kitchen8, "--sheet", sheet)
+    assert result.exit_code == 0, result.output
+    assert f"contact sheet {sheet}" in result.stdout
+    img = cv2.imread(str(sheet))
+    assert img.shape == (2 * 480, 4 * 320, 3)  # 8 frames: 2 rows of (colour over depth) tiles, 320 px wide
+    assert img.std() > 20
+
+
 def test_replay_realtime_is_paced(kitchen8):
     result = invoke("replay", kitchen8, "--format", "7scenes", "--speed", "0.5")  # 0.233 s of capture at half speed
     assert result.exit_code == 0, result.output

@@ -26,6 +26,7 @@ def contact_sheet(frames: Sequence[RGBDFrame], tile_width: int = 320, columns: i
     """Grid of ``frames``: each tile is the colour image above its depth map (same scale for all)."""
     if not frames:
         raise ValueError("contact_sheet needs at least one frame")
+    columns = min(columns, len(frames))
     depths = [f.depth_m for f in frames if f.depth_m is not None]
     valid = np.concatenate([d[d > 0].ravel()[::97] for d in depths]) if depths else np.zeros(0)
     max_depth = float(np.percentile(valid, 99)) if valid.size else None
