@@ -75,15 +75,23 @@ class SimWorld:
     def is_free(self, xy: np.ndarray, clearance_m: float = 0.3) -> np.ndarray:
         """Whether each (x, y) lies inside some floor polygon and at least ``clearance_m`` from walls
         and object footprints. ``xy`` (N, 2) → (N,) bool."""
-        from matplotlib.path import Path as MplPath
-
         xy = np.atleast_2d(np.asarray(xy, dtype=np.float64))
         inside = np.zeros(len(xy), bool)
         for poly in self.floor_polygons:
-            inside |= MplPath(poly).contains_points(xy) & _far_from_edges(xy, poly, clearance_m)
+            inside |= inside_polygon(xy, poly) & _far_from_edges(xy, poly, clearance_m)
         for fp in self.obstacle_footprints():
-            inside &= ~MplPath(fp).contains_points(xy) & _far_from_edges(xy, fp, clearance_m)
+            inside &= ~inside_polygon(xy, fp) & _far_from_edges(xy, fp, clearance_m)
         return inside
+
+
+def inside_polygon(xy: np.ndarray, poly: np.ndarray) -> np.ndarray:
+    """Even-odd rule: whether each point of ``xy`` (N, 2) lies inside the polygon (K, 2)."""
+    a, b = poly, np.roll(poly, -1, axis=0)
+    x, y = xy[:, :1], xy[:, 1:]
+    straddles = (a[:, 1] > y) != (b[:, 1] > y)  # (N, K)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x_cross = a[:, 0] + (y - a[:, 1]) * (b[:, 0] - a[:, 0]) / (b[:, 1] - a[:, 1])
+    return (np.count_nonzero(straddles & (x < x_cross), axis=1) % 2) == 1
 
 
 def _far_from_edges(xy: np.ndarray, poly: np.ndarray, d: float) -> np.ndarray:
