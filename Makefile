@@ -35,10 +35,20 @@ $(STAMP): pyproject.toml | system-deps
 	$(PY) -m pip install -q -e '.[all,dev]'
 	@touch $@
 
-demo: install
+# The default session: a simulated studio scan with full ground truth (regenerated when the
+# simulator changes), then the real 7-Scenes segment when ../shared/data is present.
+SIM := $(OUT)/sim_studio.mcap
+$(SIM): $(wildcard sensors/sim/*.py) sensors/formats/mcap.py | install
 	@mkdir -p $(OUT)
-	$(VENV)/bin/spatial info $(DATA)/7scenes | tee $(OUT)/info_7scenes.txt
-	$(VENV)/bin/spatial replay $(DATA)/7scenes --rrd $(OUT)/replay_7scenes.rrd --sheet $(OUT)/frames_7scenes.png
+	$(VENV)/bin/spatial sim --preset studio --seed 0 --duration 20 --out $@
+
+demo: install $(SIM)
+	$(VENV)/bin/spatial info $(SIM) | tee $(OUT)/info_sim_studio.txt
+	$(VENV)/bin/spatial replay $(SIM) --rrd $(OUT)/replay_sim_studio.rrd --sheet $(OUT)/frames_sim_studio.png
+	@if [ -d $(DATA)/7scenes ]; then \
+	  $(VENV)/bin/spatial info $(DATA)/7scenes | tee $(OUT)/info_7scenes.txt && \
+	  $(VENV)/bin/spatial replay $(DATA)/7scenes --rrd $(OUT)/replay_7scenes.rrd --sheet $(OUT)/frames_7scenes.png; \
+	else echo "$(DATA)/7scenes not found: skipping the real-capture replay"; fi
 	@echo "outputs written to $(OUT)/"
 
 test: install
@@ -47,6 +57,7 @@ test: install
 
 bench: install
 	$(PY) benchmarks/replay_throughput.py
+	$(PY) benchmarks/sim_render.py
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .ruff_cache

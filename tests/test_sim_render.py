@@ -127,7 +127,8 @@ def test_faces_group_coplanar_triangles_and_know_convexity():
     assert len(normal) == 1 and not convex[0] and np.allclose(np.abs(normal[0]), [0, 0, 1])
 
 
-def test_noisy_depth_follows_the_noise_model(renderer, reference):
+def test_noisy_depth_follows_the_noise_model(world, reference):
+    renderer = Renderer(world, K, SensorModel(disparity_step_px=0.0))  # the noise model alone
     px = _pixels(3000, seed=1)
     z_ref, theta = _reference_depth(reference, CORNER, px)
     _, depth, _ = renderer.render(CORNER, np.random.default_rng(3))
@@ -142,6 +143,22 @@ def test_noisy_depth_follows_the_noise_model(renderer, reference):
     assert 0.8 < np.std(err[far] / sigma[ok][far]) < 1.2
     assert abs(np.mean(err[far] / sigma[ok][far])) < 0.15
     assert np.allclose(z[ok] * 1000, np.rint(z[ok] * 1000), atol=1e-3)  # 1 mm steps
+
+
+def test_depth_is_quantised_in_disparity_steps(renderer, reference):
+    px = _pixels(3000, seed=5)
+    z_ref, _ = _reference_depth(reference, CORNER, px)
+    _, depth, _ = renderer.render(CORNER, np.random.default_rng(3))
+    z = depth[px[:, 1], px[:, 0]].astype(np.float64)
+    ok = z > 0
+    fb = K.fx * 0.075 / 0.125  # depth × disparity, disparity counted in 1/8-pixel steps
+    on_grid = fb / np.rint(fb / z[ok])
+    assert np.abs(z[ok] - on_grid).max() <= 0.0005 + 1e-6  # a disparity level, up to the 1 mm storage rounding
+    levels_far = np.unique(np.rint(z[ok & (z_ref > 2.0)] * 1000))
+    gaps = np.diff(levels_far)
+    assert gaps.min() >= 10  # ≥ 1 cm between representable depths beyond 2 m (f = 525 px, b = 7.5 cm)
+    err = z[ok] - z_ref[ok]
+    assert abs(np.median(err)) < 0.003  # quantisation adds no bias
 
 
 def test_depth_holes_at_grazing_angles_edges_and_range(world, renderer, reference):

@@ -40,7 +40,7 @@ class SyntheticReader(Reader):
                  for i, t in enumerate(self.imu_ts)]
         for i, t in enumerate(self.frame_ts):
             color = np.full((24, 32, 3), 40 * i, np.uint8)
-            depth = np.full((24, 32), 1.5, np.float32)
+            depth = np.full((24, 32), 1.5 if i < 2 else 1.23456, np.float32)  # the last one is not whole mm
             items.append(Record(int(t), "rgbd", RGBDFrame(int(t), color, depth, K, index=i)))
         return iter(sorted(items, key=lambda r: (r.timestamp_ns, r.kind)))
 
@@ -84,7 +84,8 @@ def test_synthetic_session_content(tmp_path):
     assert images["time"] == [0, 100_000_000, 200_000_000]
     assert "Image:buffer" in images  # raw RGB (no encoded bytes in this session)
     assert len(data["/world/camera/depth/image"]["DepthImage:meter"]) == 3
-    assert data["/world/camera/depth/image"]["DepthImage:meter"][0] == [1.0]
+    # whole millimetres are logged as uint16 (meter 1000), anything else as float32 metres
+    assert [m[0] for m in data["/world/camera/depth/image"]["DepthImage:meter"]] == [1000.0, 1000.0, 1.0]
 
     # ground truth is the IMU pose: the camera must be placed at T_world_imu @ T_imu_camera
     cam = data["/world/camera"]

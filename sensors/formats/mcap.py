@@ -41,7 +41,10 @@ Every message has ``header.stamp`` = the item's timestamp exactly (sec, nanosec)
 clock (``Calibration.time_offset_ns`` is applied by the source reader and kept for information).
 Two metadata records: ``spatial.calibration`` (key ``json``: ``json.dumps(Calibration.to_dict())``)
 and ``spatial.session`` (``source_format``, ``ground_truth_body``, ``sdk_version``,
-``format_version``). The file appears under its final name only when complete.
+``format_version``). The file appears under its final name only when complete. Ground truth that
+is not a trajectory travels as sidecar files next to the recording (:func:`sidecar_paths`):
+``<stem>.mesh.ply`` and ``<stem>.room.json``, which the reader exposes as
+``GroundTruth.mesh_path`` / ``room_path``.
 
 :class:`McapReader` reads these recordings exactly (calibration from the metadata, header stamps
 from the MCAP message indexes without decompressing images, depth ``16UC1`` through
@@ -96,7 +99,8 @@ class McapWriter:
     ...     for item in session:
     ...         w.write(item)
 
-    Items must come in time order per stream. On an exception inside the ``with`` block (or a
+    Items must come in time order per stream. ``metadata`` adds MCAP metadata records (name →
+    string map) beside ``spatial.calibration`` and ``spatial.session``. On an exception inside the ``with`` block (or a
     kill) nothing appears under ``path``; a clean exit renames the finished temporary file.
     """
 
@@ -107,8 +111,10 @@ class McapWriter:
         ground_truth: GroundTruth | None = None,
         source_format: str = "",
         chunk_size: int = 4 * 1024 * 1024,
+        metadata: dict[str, dict[str, str]] | None = None,
     ) -> None:
         self.path = Path(path)
+        self.metadata = metadata or {}
         self.calibration = calibration
         self.ground_truth = ground_truth
         self.source_format = source_format
@@ -135,6 +141,8 @@ class McapWriter:
                 "source_format": self.source_format, "ground_truth_body": body,
                 "sdk_version": __version__, "format_version": FORMAT_VERSION,
             })
+            for name, record in self.metadata.items():
+                self._mcap.add_metadata(name, record)
             self._stack = stack.pop_all()
         return self
 
@@ -231,14 +239,27 @@ class McapWriter:
                 self._put(DEPTH_INFO_TOPIC, _ros.CAMERA_INFO, _ros.camera_info_msg(t, frame_id, K), t)
 
 
+def sidecar_paths(path: str | Path) -> tuple[Path, Path]:
+    """Ground-truth files that travel with recording ``path``: ``<stem>.mesh.ply`` (scene mesh,
+    world frame, metres) and ``<stem>.room.json`` (room description, :mod:`sensors.room`)."""
+    path = Path(path)
+    return path.with_name(path.stem + ".mesh.ply"), path.with_name(path.stem + ".room.json")
+
+
 def write_mcap(session: Session, path: str | Path, progress: Callable[[int], None] | None = None) -> Path:
     """Write every frame and IMU sample of ``session`` (with its calibration and ground truth) to
-    an MCAP recording at ``path``; ``progress(1)`` is called per item. Returns ``path``."""
+    an MCAP recording at ``path``; ``progress(1)`` is called per item. Ground-truth mesh and room
+    files are copied to the new recording's sidecars. Returns ``path``."""
     with McapWriter(path, session.calibration, session.ground_truth, source_format=session.format) as w:
         for item in session:
             w.write(item)
             if progress is not None:
                 progress(1)
+    gt = session.ground_truth
+    for src, dst in zip((gt.mesh_path, gt.room_path) if gt else (), sidecar_paths(path)):
+        if src is not None and Path(src).resolve() != dst.resolve():
+            with atomic_path(dst) as tmp:
+                tmp.write_bytes(Path(src).read_bytes())
     return Path(path)
 
 
@@ -323,15 +344,19 @@ class McapReader(RosReader):
             self._setup(stamps)
             if self.topics.gt:
                 self._set_ground_truth([self._pose(raw) for _, raw in self._messages([self.topics.gt])], body)
-            return
-        scan = self._scan()
-        self._setup({t: np.array(v, dtype=np.int64) for t, v in scan.stamps.items()})
-        if calibration is None or calibration.color is None:
-            found = self._calibration_from_scan(scan)
-            calibration = found if calibration is None else replace(calibration, color=found.color, depth=found.depth)
-        self._set_calibration(calibration)
-        self._imu_cache = self._merge_imu(scan)
-        self._set_ground_truth(scan.gt, body)
+        else:
+            scan = self._scan()
+            self._setup({t: np.array(v, dtype=np.int64) for t, v in scan.stamps.items()})
+            if calibration is None or calibration.color is None:
+                found = self._calibration_from_scan(scan)
+                calibration = found if calibration is None else replace(calibration, color=found.color, depth=found.depth)
+            self._set_calibration(calibration)
+            self._imu_cache = self._merge_imu(scan)
+            self._set_ground_truth(scan.gt, body)
+        mesh, room = sidecar_paths(self.path)
+        if mesh.is_file() or room.is_file():
+            poses = self.ground_truth.poses if self.ground_truth else None
+            self.ground_truth = GroundTruth(poses, mesh if mesh.is_file() else None, room if room.is_file() else None)
 
     @classmethod
     def detect(cls, path: Path) -> bool:

@@ -6,7 +6,11 @@ Depth (structured-light-like, e.g. Kinect v1 / RealSense class):
   depth ``z`` (m) and incidence angle ``θ`` (rad) — the Kinect model of C. V. Nguyen, S. Izadi,
   D. Lovell, "Modeling Kinect Sensor Noise for Improved 3D Reconstruction and Tracking", 3DIMPVT
   2012 (eq. for σ_z), fitted there on 0.5–3 m and extrapolated beyond;
-* quantisation to 1 mm: the noisy depth is stored as uint16 millimetres and read back with
+* disparity quantisation: a structured-light sensor measures disparity ``d = f·b / z`` in steps of
+  ``disparity_step_px`` (1/8 px for Kinect v1, baseline ``baseline_m`` 7.5 cm), so depth comes in
+  steps of ``z²·step / (f·b)`` (≈ 2.9 mm at 1 m, 1.2 cm at 2 m with f = 525 px; Khoshelham & Elberink,
+  "Accuracy and Resolution of Kinect Depth Data", Sensors 2012); ``disparity_step_px = 0`` turns
+  it off. Then quantisation to 1 mm: the depth is stored as uint16 millimetres and read back with
   :func:`sensors.formats._io.depth_to_metres`, exactly as a recorded session would be;
 * holes (0) outside ``[min_depth_m, max_depth_m]``, at incidence beyond ``max_incidence_deg``, and
   on the far side of depth discontinuities (the projector's shadow), one pixel wide.
@@ -44,6 +48,8 @@ class SensorModel:
     read_noise_dn: float = 1.5  # 8-bit units
     shot_noise_gain: float = 0.05  # variance per unit of signal, 8-bit units
     exposure_drift: float = 0.1  # maximum relative exposure change
+    disparity_step_px: float = 0.125  # structured-light disparity resolution (0: none)
+    baseline_m: float = 0.075  # projector–camera baseline
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -92,10 +98,15 @@ def _exposure_waves(seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def noisy_depth(
-    z_ideal: np.ndarray, cos_incidence: np.ndarray, model: SensorModel, normals: np.ndarray | None
+    z_ideal: np.ndarray,
+    cos_incidence: np.ndarray,
+    model: SensorModel,
+    normals: np.ndarray | None,
+    focal_px: float | None = None,
 ) -> np.ndarray:
     """Sensor depth (H, W) float32 metres, 0 = invalid, from the ideal z-depth (0 = no surface),
-    the cosine of the incidence angle (H, W) and standard normals (H·W,) (``None``: no noise)."""
+    the cosine of the incidence angle (H, W) and standard normals (H·W,) (``None``: no noise).
+    ``focal_px`` enables disparity quantisation (see the module doc)."""
     z = z_ideal
     valid = (z >= model.min_depth_m) & (z <= model.max_depth_m)
     valid &= cos_incidence >= np.float32(np.cos(np.radians(model.max_incidence_deg)))
@@ -115,6 +126,10 @@ def noisy_depth(
     if normals is not None and model.depth_noise:
         theta = np.arccos(np.clip(cos_incidence, 0.0, 1.0))
         z = z + depth_sigma_m(z, theta).astype(np.float32) * normals.reshape(z.shape)
+    if focal_px and model.disparity_step_px > 0:
+        fb = np.float32(focal_px * model.baseline_m / model.disparity_step_px)  # depth·disparity in steps
+        with np.errstate(divide="ignore"):
+            z = fb / np.maximum(np.rint(fb / np.maximum(z, np.float32(1e-3))), np.float32(1.0))
     raw = (np.rint(z * np.float32(1000.0)) * valid).astype(np.uint16)
     return depth_to_metres(raw, 1000.0, invalid=(0,))
 

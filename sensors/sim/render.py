@@ -246,7 +246,9 @@ class Renderer:
         color = noise.noisy_color(radiance, gain, self.sensor, self._noise.take(rng, radiance.size))
         color = np.ascontiguousarray(color.T).reshape(h, w, 3)
         ideal = t.reshape(h, w)
-        depth = noise.noisy_depth(ideal, cos_inc.reshape(h, w), self.sensor, self._noise.take(rng, t.size))
+        depth = noise.noisy_depth(
+            ideal, cos_inc.reshape(h, w), self.sensor, self._noise.take(rng, t.size), self.intrinsics.fx
+        )
         return color, depth, ideal
 
 

@@ -7,7 +7,8 @@ Entity layout (world z-up, metres; the camera uses OpenCV axes, rerun's ``RDF``)
     world/ground_truth         LineStrips3D of the camera path (static)
     world/camera               Transform3D T_world_camera per frame (from ground truth)
     world/camera/color         Pinhole of the colour camera; .../color/image the colour image
-    world/camera/depth         Transform3D T_color_depth + Pinhole; .../depth/image DepthImage (metres)
+    world/camera/depth         Transform3D T_color_depth + Pinhole; .../depth/image DepthImage
+                               (uint16 millimetres when exact, else float32 metres)
     imu/accel, imu/gyro        Scalars (x, y, z) in m/s² and rad/s, IMU frame
 
 All data sits on one timeline, ``time``: a timestamp when the session clock is Unix time, else a
@@ -24,6 +25,7 @@ import numpy as np
 
 from sensors.errors import ConfigError, require
 from sensors.formats._atomic import atomic_path
+from sensors.formats._io import metres_to_depth
 from sensors.session import Session
 from sensors.types import CameraIntrinsics, RGBDFrame, Trajectory
 
@@ -139,7 +141,9 @@ def _log_images(rr, rec, frame: RGBDFrame) -> None:
     elif frame.color is not None:
         rec.log("world/camera/color/image", rr.Image(frame.color))
     if frame.depth_m is not None:
-        rec.log("world/camera/depth/image", rr.DepthImage(frame.depth_m, meter=1.0))
+        mm = metres_to_depth(frame.depth_m, 1000.0)  # half the size of float metres when exact
+        depth = rr.DepthImage(mm, meter=1000.0) if mm is not None else rr.DepthImage(frame.depth_m, meter=1.0)
+        rec.log("world/camera/depth/image", depth)
 
 
 def _log_imu(rr, rec, session: Session, clock: _Clock, until_ns: int | None) -> None:
