@@ -334,8 +334,11 @@ class Trajectory:
 
 @dataclass(frozen=True)
 class GroundTruth:
-    """Ground truth that comes with a session: poses and, for synthetic sessions, geometry."""
+    """Ground truth that comes with a session: poses and, for synthetic sessions, files with the
+    scene mesh (PLY, world frame, metres), the room description (:mod:`sensors.room` JSON) and the
+    IMU truth (``.npz`` of per-sample true time, ``T_world_imu``, world velocity and biases)."""
 
     poses: Trajectory | None = None
     mesh_path: Path | None = None
     room_path: Path | None = None
+    imu_path: Path | None = None

@@ -39,7 +39,7 @@ def test_same_seed_same_bytes_other_seed_differs(studio, tmp_path):
 
 
 def sidecars(path):
-    return path.with_name(path.stem + ".mesh.ply"), path.with_name(path.stem + ".room.json")
+    return [path.with_name(path.stem + s) for s in (".mesh.ply", ".room.json", ".imu_truth.npz")]
 
 
 def test_session_reads_back_with_ground_truth(studio):
@@ -52,7 +52,15 @@ def test_session_reads_back_with_ground_truth(studio):
         assert ts["rgbd"][0] == T0_NS
         gt = s.ground_truth
         assert np.array_equal(gt.poses.timestamps_ns, ts["rgbd"]) and gt.poses.body == "camera"
-        assert gt.mesh_path.exists() and gt.room_path.exists()
+        assert gt.mesh_path.exists() and gt.room_path.exists() and gt.imu_path.exists()
+        truth = np.load(gt.imu_path)
+        assert np.array_equal(truth["timestamps_ns"], ts["imu"])
+        # the IMU truth is the camera truth through the rigid mount: T_world_imu = T_world_camera · T_camera_imu
+        k = int(np.searchsorted(truth["true_time_ns"], ts["rgbd"][30]))
+        assert truth["true_time_ns"][k] == ts["rgbd"][30]
+        T_ci = np.linalg.inv(s.calibration.T_imu_camera)
+        assert np.allclose(truth["T_world_imu"][k], gt.poses.T_world_body[30] @ T_ci, atol=1e-9)
+        assert truth["gyro_bias_radps"].shape == truth["accel_bias_mps2"].shape == (len(ts["imu"]), 3)
         room = RoomDescription.load_json(gt.room_path)
         assert room.of("wall") and room.of("floor") and len(room.objects) >= 6
         cal = s.calibration

@@ -43,8 +43,8 @@ Two metadata records: ``spatial.calibration`` (key ``json``: ``json.dumps(Calibr
 and ``spatial.session`` (``source_format``, ``ground_truth_body``, ``sdk_version``,
 ``format_version``). The file appears under its final name only when complete. Ground truth that
 is not a trajectory travels as sidecar files next to the recording (:func:`sidecar_paths`):
-``<stem>.mesh.ply`` and ``<stem>.room.json``, which the reader exposes as
-``GroundTruth.mesh_path`` / ``room_path``.
+``<stem>.mesh.ply``, ``<stem>.room.json`` and ``<stem>.imu_truth.npz``, which the reader exposes
+as ``GroundTruth.mesh_path`` / ``room_path`` / ``imu_path``.
 
 :class:`McapReader` reads these recordings exactly (calibration from the metadata, header stamps
 from the MCAP message indexes without decompressing images, depth ``16UC1`` through
@@ -239,11 +239,15 @@ class McapWriter:
                 self._put(DEPTH_INFO_TOPIC, _ros.CAMERA_INFO, _ros.camera_info_msg(t, frame_id, K), t)
 
 
-def sidecar_paths(path: str | Path) -> tuple[Path, Path]:
-    """Ground-truth files that travel with recording ``path``: ``<stem>.mesh.ply`` (scene mesh,
-    world frame, metres) and ``<stem>.room.json`` (room description, :mod:`sensors.room`)."""
+SIDECARS = {"mesh_path": ".mesh.ply", "room_path": ".room.json", "imu_path": ".imu_truth.npz"}
+
+
+def sidecar_paths(path: str | Path) -> dict[str, Path]:
+    """Ground-truth files that travel with recording ``path``, by :class:`GroundTruth` field:
+    ``<stem>.mesh.ply`` (scene mesh), ``<stem>.room.json`` (room description) and
+    ``<stem>.imu_truth.npz`` (IMU truth)."""
     path = Path(path)
-    return path.with_name(path.stem + ".mesh.ply"), path.with_name(path.stem + ".room.json")
+    return {field: path.with_name(path.stem + suffix) for field, suffix in SIDECARS.items()}
 
 
 def write_mcap(session: Session, path: str | Path, progress: Callable[[int], None] | None = None) -> Path:
@@ -256,7 +260,8 @@ def write_mcap(session: Session, path: str | Path, progress: Callable[[int], Non
             if progress is not None:
                 progress(1)
     gt = session.ground_truth
-    for src, dst in zip((gt.mesh_path, gt.room_path) if gt else (), sidecar_paths(path)):
+    for field, dst in sidecar_paths(path).items():
+        src = getattr(gt, field) if gt else None
         if src is not None and Path(src).resolve() != dst.resolve():
             with atomic_path(dst) as tmp:
                 tmp.write_bytes(Path(src).read_bytes())
@@ -353,10 +358,9 @@ class McapReader(RosReader):
             self._set_calibration(calibration)
             self._imu_cache = self._merge_imu(scan)
             self._set_ground_truth(scan.gt, body)
-        mesh, room = sidecar_paths(self.path)
-        if mesh.is_file() or room.is_file():
-            poses = self.ground_truth.poses if self.ground_truth else None
-            self.ground_truth = GroundTruth(poses, mesh if mesh.is_file() else None, room if room.is_file() else None)
+        files = {field: p for field, p in sidecar_paths(self.path).items() if p.is_file()}
+        if files:
+            self.ground_truth = GroundTruth(self.ground_truth.poses if self.ground_truth else None, **files)
 
     @classmethod
     def detect(cls, path: Path) -> bool:

@@ -2,8 +2,9 @@
 
 The output is the SDK's recording format (:mod:`sensors.formats.mcap`), so ``sensors.open`` reads
 it like any capture, plus two ground-truth sidecars next to it that the MCAP reader picks up:
-``<stem>.mesh.ply`` (the room's triangle mesh, world frame, metres, vertex colours by part) and
-``<stem>.room.json`` (the room description, RoomPlan-shaped; see :mod:`sensors.room`).
+``<stem>.mesh.ply`` (the room's triangle mesh, world frame, metres, face colours by part),
+``<stem>.room.json`` (the room description, RoomPlan-shaped; see :mod:`sensors.room`) and
+``<stem>.imu_truth.npz`` (IMU poses, velocities and biases per sample).
 
 Time: the camera clock starts at :data:`T0_NS`; frame ``k`` is captured at ``T0_NS + k/fps`` and
 stamped with optional jitter. Ground-truth camera poses are the true poses at capture time,
@@ -25,7 +26,7 @@ from ..formats.mcap import McapWriter, sidecar_paths
 from ..sync import ImuSeries
 from ..types import Calibration, GroundTruth, ImuNoise, RGBDFrame, Trajectory
 from .config import SimConfig
-from .imu import synthesize_imu
+from .imu import ImuTruth, synthesize_imu
 from .noise import SensorModel
 from .render import Renderer
 from .rooms import generate_world
@@ -74,7 +75,7 @@ def simulate(
     K = config.intrinsics()
     true_ns, stamp_ns = frame_times(config, traj.duration_s)
     noise = ImuNoise() if config.imu_noise else None
-    imu, _ = synthesize_imu(
+    imu, truth = synthesize_imu(
         traj, DEFAULT_T_IMU_CAMERA, config.imu_rate_hz, noise, config.rng(3),
         config.imu_clock_offset_ns, config.imu_jitter_ns, config.imu_drop_rate,
     )
@@ -108,18 +109,49 @@ def simulate(
             writer.write(imu[j])
             j += 1
     write_ground_truth(world, out)
+    _write_imu_truth(traj, imu, truth, T0_NS, sidecar_paths(out)["imu_path"])
     return out
 
 
-def write_ground_truth(world: SimWorld, out: str | Path) -> tuple[Path, Path]:
+def write_ground_truth(world: SimWorld, out: str | Path) -> dict[str, Path]:
     """Write the room mesh (PLY) and description (JSON) sidecars of recording ``out``."""
     import trimesh
 
-    mesh_path, room_path = sidecar_paths(out)
+    paths = sidecar_paths(out)
     verts, tris, owner = world.mesh_arrays()
     tint = np.array([p.tint for p in world.parts])[owner]
     mesh = trimesh.Trimesh(verts, tris, face_colors=np.clip(tint * 255, 0, 255).astype(np.uint8), process=False)
-    with atomic_path(mesh_path) as tmp:
+    with atomic_path(paths["mesh_path"]) as tmp:
         tmp.write_bytes(mesh.export(file_type="ply"))
-    world.room.save_json(room_path)
-    return mesh_path, room_path
+    world.room.save_json(paths["room_path"])
+    return paths
+
+
+def _write_imu_truth(traj: ScanTrajectory, imu: ImuSeries, truth: ImuTruth, t0_ns: int, path: Path) -> None:
+    """The IMU's truth per recorded sample: ``timestamps_ns`` (as recorded), ``true_time_ns``
+    (camera clock), ``T_world_imu`` (N, 4, 4), ``velocity_world_mps``, ideal ``gyro_radps`` /
+    ``accel_mps2`` and the biases ``gyro_bias_radps`` / ``accel_bias_mps2``."""
+    t_s = truth.true_time_ns * 1e-9
+    _save_npz(
+        path,
+        timestamps_ns=imu.timestamps_ns,
+        true_time_ns=truth.true_time_ns + t0_ns,
+        T_world_imu=traj.T_world_imu(t_s, DEFAULT_T_IMU_CAMERA),
+        velocity_world_mps=traj.imu_motion(t_s, DEFAULT_T_IMU_CAMERA)[2],
+        gyro_radps=truth.gyro_radps,
+        accel_mps2=truth.accel_mps2,
+        gyro_bias_radps=truth.gyro_bias_radps,
+        accel_bias_mps2=truth.accel_bias_mps2,
+    )
+
+
+def _save_npz(path: Path, **arrays: np.ndarray) -> None:
+    """``np.savez_compressed`` with fixed zip timestamps, so the same arrays give the same bytes."""
+    import io
+    import zipfile
+
+    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, a in arrays.items():
+            buf = io.BytesIO()
+            np.lib.format.write_array(buf, np.asanyarray(a), allow_pickle=False)
+            zf.writestr(zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0)), buf.getvalue(), zipfile.ZIP_DEFLATED)
