@@ -36,7 +36,7 @@ def output_format(out: str | Path, to: str | None = None) -> str:
     if not out.suffix:
         raise ConfigError(f"cannot tell the output format of a folder; pass to= one of {', '.join(WRITERS)}", out)
     raise ConfigError(
-        f"unknown output suffix '{out.suffix}'; use .mcap or pass to= one of {', '.join(WRITERS)}", out
+        f"unknown output suffix '{out.suffix}'; use .mcap or name the output format (to=… in Python, --to on the command line): {', '.join(WRITERS)}", out
     )
 
 

@@ -73,7 +73,7 @@ def detect(path: str | Path) -> str:
         if reader.detect(path):
             return name
     raise UnknownFormatError(
-        "not a recognised capture; pass format= explicitly or check the path "
+        "not a recognised capture; name its format (format=… in Python, --format on the command line) or check the path "
         f"(known formats: {', '.join(available())})",
         path,
     )
