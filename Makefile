@@ -45,9 +45,11 @@ $(SIM): $(wildcard sensors/sim/*.py) sensors/formats/mcap.py | install
 demo: install $(SIM)
 	$(VENV)/bin/spatial info $(SIM) | tee $(OUT)/info_sim_studio.txt
 	$(VENV)/bin/spatial replay $(SIM) --rrd $(OUT)/replay_sim_studio.rrd --sheet $(OUT)/frames_sim_studio.png
+	$(VENV)/bin/spatial reconstruct $(SIM) --out $(OUT)/reconstruct_sim_studio
 	@if [ -d $(DATA)/7scenes ]; then \
 	  $(VENV)/bin/spatial info $(DATA)/7scenes | tee $(OUT)/info_7scenes.txt && \
-	  $(VENV)/bin/spatial replay $(DATA)/7scenes --rrd $(OUT)/replay_7scenes.rrd --sheet $(OUT)/frames_7scenes.png; \
+	  $(VENV)/bin/spatial replay $(DATA)/7scenes --rrd $(OUT)/replay_7scenes.rrd --sheet $(OUT)/frames_7scenes.png && \
+	  $(VENV)/bin/spatial reconstruct $(DATA)/7scenes --out $(OUT)/reconstruct_7scenes; \
 	else echo "$(DATA)/7scenes not found: skipping the real-capture replay"; fi
 	@echo "outputs written to $(OUT)/"
 
@@ -58,6 +60,8 @@ test: install
 bench: install
 	$(PY) benchmarks/replay_throughput.py
 	$(PY) benchmarks/sim_render.py
+	$(PY) benchmarks/reconstruction.py
+	$(PY) benchmarks/hands.py
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .ruff_cache

@@ -10,6 +10,8 @@ from sensors.errors import (
     SyncError,
 )
 
+from .reconstruction import reconstruct as reconstruct
+
 __all__ = [
     "CalibrationError", "ConfigError", "EmptySessionError", "FormatError", "MissingDependencyError",
     "SpatialError", "SyncError",

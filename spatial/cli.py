@@ -296,6 +296,11 @@ def sim(
     )
 
 
+# commands that live in their own modules register themselves on ``app`` when imported
+from .commands import hands as _hands  # noqa: E402, F401
+from .commands import reconstruct as _reconstruct  # noqa: E402, F401
+
+
 def main() -> None:
     """Console-script entry point (``spatial``)."""
     app(prog_name="spatial")

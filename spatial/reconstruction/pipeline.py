@@ -1,0 +1,160 @@
+"""``reconstruct``: a session and camera poses in, a :class:`~spatial.scene.Scene` out."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import cv2
+import numpy as np
+
+import sensors
+from sensors.errors import CalibrationError, EmptySessionError, SyncError
+from sensors.session import Session
+from sensors.types import RGBDFrame, Trajectory
+
+from ..scene import Keyframe, Scene
+from .config import ReconstructionConfig
+from .tsdf import TSDFVolume
+
+log = logging.getLogger(__name__)
+
+
+def camera_trajectory(session: Session, poses: Trajectory | None = None) -> Trajectory:
+    """``T_world_camera`` poses for ``session``: ``poses`` if given, else its ground truth;
+    IMU-body poses are moved to the camera with ``calibration.T_imu_camera``."""
+    source = "given poses"
+    if poses is None:
+        poses = session.ground_truth.poses if session.ground_truth is not None else None
+        source = "ground truth"
+        if poses is None or len(poses) == 0:
+            raise EmptySessionError(
+                "the session has no ground-truth poses, so its camera must be tracked to reconstruct it: "
+                "pass poses= (e.g. from tracking)", session.path,
+            )
+    if len(poses) == 0:
+        raise EmptySessionError("the given trajectory is empty", session.path)
+    if poses.body == "camera":
+        return poses
+    if poses.body == "imu":
+        T_imu_camera = session.calibration.T_imu_camera
+        if T_imu_camera is None:
+            raise CalibrationError(
+                f"{source} are IMU poses and the calibration has no T_imu_camera to turn them into camera poses",
+                session.path,
+            )
+        return Trajectory(poses.timestamps_ns, poses.T_world_body @ T_imu_camera, body="camera")
+    raise CalibrationError(f"{source} are for body '{poses.body}'; expected 'camera' or 'imu'", session.path)
+
+
+def _keyframe(frame: RGBDFrame, T: np.ndarray, scale: float) -> Keyframe:
+    K = frame.depth_intrinsics or frame.intrinsics
+    color, depth = frame.color, frame.depth_m
+    if scale != 1.0:
+        K = K.scaled(scale)
+        size = (K.width, K.height)
+        depth = cv2.resize(depth, size, interpolation=cv2.INTER_NEAREST) if depth is not None else None
+        color = cv2.resize(color, size, interpolation=cv2.INTER_AREA) if color is not None else None
+    if frame.depth_intrinsics is not None:
+        color = None  # colour is in another camera; the keyframe keeps the depth camera's view
+    return Keyframe(frame.timestamp_ns, T.copy(), K, color, depth)
+
+
+def reconstruct(
+    session: Session,
+    config: ReconstructionConfig | None = None,
+    poses: Trajectory | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Scene:
+    """Fuse every RGB-D frame of ``session`` into a TSDF volume and return the scene (mesh,
+    cloud with normals, the poses used, keyframes).
+
+    ``poses``: ``T_world_camera`` (or IMU-body poses, moved with ``T_imu_camera``) by timestamp;
+    default: the session's ground truth. A frame is fused with the pose interpolated at its
+    timestamp when poses lie within ``config.pose_max_gap_ms`` around it; other frames are
+    skipped and counted in ``scene.metadata``. ``progress(1)`` is called per frame read.
+    Raises :class:`EmptySessionError` (no frames, or no frame with valid depth) and
+    :class:`SyncError` (no frame has a pose).
+    """
+    config = config or ReconstructionConfig()
+    if session.num_frames == 0:
+        raise EmptySessionError("the session has no RGB-D frames to reconstruct", session.path)
+    trajectory = camera_trajectory(session, poses)
+    max_gap = int(config.pose_max_gap_ms * 1e6)
+    volume = TSDFVolume.from_config(config)
+    stats = {"frames_read": 0, "frames_fused": 0, "skipped_no_pose": 0, "skipped_no_depth": 0}
+    used_ts, used_T, keyframes = [], [], []
+    intrinsics = None
+    try:
+        for frame in session.frames(every=config.every):
+            if config.max_frames is not None and stats["frames_read"] >= config.max_frames:
+                break
+            stats["frames_read"] += 1
+            intrinsics = intrinsics or frame.intrinsics
+            T = _pose_at(trajectory, frame.timestamp_ns, max_gap)
+            if T is None:
+                stats["skipped_no_pose"] += 1
+            elif not _fuse(volume, frame, T, session.calibration.T_color_depth):
+                stats["skipped_no_depth"] += 1
+            else:
+                stats["frames_fused"] += 1
+                used_ts.append(frame.timestamp_ns)
+                used_T.append(T)
+                if config.keyframe_every and (stats["frames_fused"] - 1) % config.keyframe_every == 0:
+                    keyframes.append(_keyframe(frame, T, config.keyframe_scale))
+            if progress is not None:
+                progress(1)
+        if stats["frames_fused"] == 0:
+            if stats["skipped_no_pose"] == stats["frames_read"]:
+                t0, t1 = trajectory.timestamps_ns[0], trajectory.timestamps_ns[-1]
+                raise SyncError(
+                    f"none of the {stats['frames_read']} frames has a pose within {config.pose_max_gap_ms:g} ms "
+                    f"(poses cover {t0 / 1e9:.3f}-{t1 / 1e9:.3f} s)", session.path,
+                )
+            raise EmptySessionError(
+                f"no frame has valid depth within {config.depth_min_m:g}-{config.depth_max_m:g} m "
+                f"({stats['skipped_no_depth']} frames with poses had none)", session.path,
+            )
+        if stats["frames_fused"] < stats["frames_read"]:
+            log.warning(
+                "%s: skipped %d of %d frames without a pose within %g ms and %d without valid depth",
+                session.path, stats["skipped_no_pose"], stats["frames_read"], config.pose_max_gap_ms,
+                stats["skipped_no_depth"],
+            )
+        mesh, cloud = volume.extract_mesh(), volume.extract_cloud()
+        stats.update(blocks=volume.num_blocks, memory_bytes=volume.memory_bytes, blocks_evicted=volume.blocks_evicted)
+    finally:
+        volume.close()
+    metadata = {
+        "source": str(session.path),
+        "format": session.format,
+        "poses": "given" if poses is not None else "ground truth",
+        "config": config.model_dump(),
+        "stats": stats,
+        "sensors_version": getattr(sensors, "__version__", None),
+    }
+    return Scene(
+        Trajectory(np.array(used_ts, np.int64), np.stack(used_T), body="camera"),
+        intrinsics, mesh, cloud, keyframes, None, metadata,
+    )
+
+
+def _fuse(volume: TSDFVolume, frame: RGBDFrame, T: np.ndarray, T_color_depth: np.ndarray) -> bool:
+    """Integrate ``frame``; whether it had valid depth in range."""
+    if frame.depth_m is None:
+        return False
+    before = volume.frames_integrated
+    volume.integrate_frame(frame, T, T_color_depth)
+    return volume.frames_integrated > before
+
+
+def _pose_at(trajectory: Trajectory, t_ns: int, max_gap_ns: int) -> np.ndarray | None:
+    """The pose at ``t_ns``: exact, interpolated between neighbours at most ``max_gap_ns``
+    apart, or the nearest one within ``max_gap_ns`` / 2 at either end."""
+    j = trajectory.index_of(t_ns, max_gap_ns // 2)
+    if j is not None and trajectory.timestamps_ns[j] == t_ns:
+        return trajectory.T_world_body[j]
+    T = trajectory.interpolate(t_ns, max_gap_ns)
+    if T is None and j is not None:
+        T = trajectory.T_world_body[j]
+    return T
