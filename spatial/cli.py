@@ -73,6 +73,20 @@ def _main(
     """Spatial perception SDK: inspect, convert and replay RGB-D + IMU captures."""
 
 
+def parse_settings(settings: list[str] | None) -> dict[str, object]:
+    """``--set KEY=VALUE`` strings → a dict (``none``/``null`` → ``None``; pydantic converts the rest)."""
+    from sensors.errors import ConfigError
+
+    values: dict[str, object] = {}
+    for item in settings or ():
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set takes KEY=VALUE, got '{item}'")
+        value = value.strip()
+        values[key.strip()] = None if value.lower() in ("none", "null") else value
+    return values
+
+
 @contextmanager
 def _bar(description: str, total: int | None) -> Iterator:
     """A progress bar on stderr; yields ``advance(n)``. Shown complete on success (writers may
@@ -272,15 +286,10 @@ def sim(
 
     Writes OUT (the SDK's MCAP recording: 640x480 colour and depth at 30 fps, 200 Hz IMU, ground-truth camera poses) and, beside it, OUT's stem + .mesh.ply (room mesh) and + .room.json (walls, doors, windows, openings, objects in RoomPlan's JSON shape).
     """
-    from sensors.errors import ConfigError
     from sensors.sim import SimConfig, plan, simulate
 
     values: dict[str, object] = {"preset": preset, "seed": seed, "duration_s": duration}
-    for item in settings or ():
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise ConfigError(f"--set takes KEY=VALUE, got '{item}'")
-        values[key.strip()] = value.strip()
+    values.update(parse_settings(settings))
     config = SimConfig.create(**values)
     t0 = time.perf_counter()
     planned = plan(config)

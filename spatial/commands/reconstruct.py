@@ -11,23 +11,10 @@ from typing import Annotated
 import typer
 
 import sensors
-from sensors.errors import ConfigError
 from sensors.formats._atomic import atomic_path
-from spatial.cli import FormatOpt, PathArg, _bar, app, out
+from spatial.cli import FormatOpt, PathArg, _bar, app, out, parse_settings
 
 from .. import __version__
-
-
-def parse_settings(settings: list[str] | None) -> dict[str, object]:
-    """``KEY=VALUE`` strings → a dict (``none``/``null`` → ``None``; pydantic converts the rest)."""
-    values: dict[str, object] = {}
-    for item in settings or ():
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"--set takes KEY=VALUE, got '{item}'")
-        value = value.strip()
-        values[key.strip()] = None if value.lower() in ("none", "null") else value
-    return values
 
 
 def versions() -> dict[str, str]:

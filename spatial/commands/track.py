@@ -11,22 +11,10 @@ from typing import Annotated
 import typer
 
 import sensors
-from sensors.errors import ConfigError
 from sensors.formats._atomic import atomic_path
-from spatial.cli import FormatOpt, PathArg, _bar, app, out
+from spatial.cli import FormatOpt, PathArg, _bar, app, out, parse_settings
 
 from .. import __version__
-
-
-def _settings(items: list[str] | None) -> dict[str, object]:
-    values: dict[str, object] = {}
-    for item in items or ():
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"--set takes KEY=VALUE, got '{item}'")
-        value = value.strip()
-        values[key.strip()] = None if value.lower() in ("none", "null") else value
-    return values
 
 
 def _write_json(path: Path, data: dict) -> None:
@@ -68,7 +56,7 @@ def track(
     from spatial.fusion import track as run
 
     values: dict[str, object] = {"imu": imu, "loop_closure": loop_closure, "max_frames": max_frames}
-    values.update(_settings(settings))
+    values.update(parse_settings(settings))
     config = TrackerConfig.create(**values)
     t0 = time.perf_counter()
     with sensors.open(path, format=format) as session:
