@@ -100,10 +100,11 @@ def _blank(f: RGBDFrame) -> RGBDFrame:
     return RGBDFrame(f.timestamp_ns, np.zeros_like(f.color), np.zeros_like(f.depth_m), f.intrinsics, index=f.index)
 
 
-def test_dark_start_and_blackout_are_flagged_lost(sim_session):
+def test_dark_start_and_blackout_are_flagged_lost_then_relocalised(sim_session):
     with sensors.open(sim_session) as s:
         frames = list(s.frames())
         cal, imu = s.calibration, s.imu()
+        gt = s.ground_truth.poses
     frames = [_blank(f) if k < 5 or 60 <= k < 75 else f for k, f in enumerate(frames)]
     tr = Tracker(cal, TrackerConfig(imu="off"), imu)
     st = [tr.process(f) for f in frames]
@@ -111,10 +112,11 @@ def test_dark_start_and_blackout_are_flagged_lost(sim_session):
     assert all(not x.tracked for x in st[:5]) and "dark image" in st[0].reason and "valid depth" in st[0].reason
     assert st[5].source == "start"
     assert all(not x.tracked for x in st[60:75]) and "valid depth" in st[60].reason
-    # relocalisation after this blackout succeeds in most runs but not all (Open3D's threaded
-    # reductions make ICP inlier ratios vary near the 0.75 threshold): every frame after it is
-    # either relocalised/tracked or flagged lost with a reason, never a silent pose
-    assert all(x.tracked or x.reason for x in st[75:])
+    # the camera moved ~30 cm / 8° while blind, beyond ICP's reach from the last pose: ORB
+    # matches against a keyframe place it, ICP against the model confirms
+    assert st[75].source == "relocalised" and "keyframe" in st[75].reason, st[75].reason
+    assert all(x.tracked for x in st[75:])
+    assert ate(gt, res.trajectory).rmse_m < 0.02
     lost_ts = {f.timestamp_ns for k, f in enumerate(frames) if k < 5 or 60 <= k < 75}
     assert not lost_ts & set(res.trajectory.timestamps_ns.tolist())  # lost frames get no pose
     assert res.stats["lost"] >= 20 and all(x.tracked for x in st[5:60])
@@ -185,10 +187,30 @@ def test_sevenscenes_segment(shared_data):
     assert ate(gt, res.trajectory).rmse_m < 0.015
 
 
+def test_reconstruct_tracks_a_session_without_poses(sim_session):
+    """``spatial.reconstruct`` with tracked poses: put into the simulator's world through the
+    first camera (where the tracked map starts), the mesh lies on the true room (median 9 mm at
+    2 cm voxels; 3 mm with ground-truth poses)."""
+    import spatial
+    from spatial.eval.reconstruction import distance_to
+    from spatial.reconstruction import ReconstructionConfig
+    from spatial.scene import Mesh
+
+    config = ReconstructionConfig(voxel_size_m=0.02, max_frames=60)
+    with sensors.open(sim_session) as s:
+        scene = spatial.reconstruct(s, config, poses="track", tracker=TrackerConfig(max_frames=60))
+        gt, truth = s.ground_truth.poses, Mesh.load(s.ground_truth.mesh_path)
+    assert scene.metadata["poses"] == "tracked" and scene.metadata["tracking"]["tracked"] == 60
+    assert scene.metadata["stats"]["frames_fused"] == 60
+    assert ate(gt, scene.trajectory).rmse_m < 0.02
+    first = scene.trajectory.timestamps_ns[0]
+    T = gt.T_world_body[gt.index_of(int(first))] @ np.linalg.inv(scene.trajectory.T_world_body[0])
+    assert np.median(distance_to(truth, scene.mesh.vertices @ T[:3, :3].T + T[:3, 3])) < 0.015
+
+
 def test_cli_track(sim_session, tmp_path):
     from typer.testing import CliRunner
 
-    import spatial.commands.track  # noqa: F401  (registers the command)
     from spatial.cli import app
 
     out = tmp_path / "out"
@@ -200,7 +222,18 @@ def test_cli_track(sim_session, tmp_path):
     assert json.loads((out / "config.json").read_text())["tracker"]["voxel_size_m"] == 0.02
     lines = (out / "tracking.jsonl").read_text().splitlines()
     assert len(lines) == 40 and json.loads(lines[0])["source"] == "start"
-    assert len((out / "trajectory.tum").read_text().splitlines()) == 41
+    assert len((out / "trajectory.tum").read_text().splitlines()) == 42  # two header lines
+    rec = tmp_path / "rec"
+    for poses in ("track", str(out / "trajectory.tum")):
+        r = CliRunner().invoke(app, ["reconstruct", str(sim_session), "--out", str(rec), "--poses", poses,
+                                     "--max-frames", "40", "--voxel", "0.02", "--no-preview"])
+        assert r.exit_code == 0, r.output
+        assert "fused 40 of 40 frames" in r.output
+        config = json.loads((rec / "config.json").read_text())
+        assert ("ATE against the ground truth" in r.output) == (poses == "track")
+        assert ("tracking" in config) == (poses == "track")
+    bad = CliRunner().invoke(app, ["reconstruct", str(sim_session), "--out", str(rec), "--poses", "nowhere.tum"])
+    assert bad.exit_code == 2 and "--poses" in bad.output
     bad = CliRunner().invoke(app, ["track", str(tmp_path / "missing"), "--out", str(out)])
     assert bad.exit_code == 2 and "missing" in bad.output
     bad = CliRunner().invoke(app, ["track", str(sim_session), "--out", str(out), "--set", "voxel_size_m=-1"])

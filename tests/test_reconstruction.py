@@ -243,9 +243,11 @@ def test_bad_sessions_raise_clear_errors(tmp_path):
         spatial.reconstruct(session)
     assert e.value.path == zeros
     no_gt = write_session(tmp_path / "nogt.mcap", [frame(k, depth) for k in range(2)])
-    with sensors.open(no_gt) as session, pytest.raises(EmptySessionError, match="must be tracked") as e:
-        spatial.reconstruct(session)
+    with sensors.open(no_gt) as session, pytest.raises(EmptySessionError, match="no ground-truth poses") as e:
+        spatial.reconstruct(session, poses="ground_truth")
     assert e.value.path == no_gt
+    with sensors.open(no_gt) as session, pytest.raises(ConfigError, match="poses must be"):
+        spatial.reconstruct(session, poses="gt")
     with sensors.open(no_gt) as session:  # the same frames with poses given fuse fine
         scene = spatial.reconstruct(session, ReconstructionConfig(voxel_size_m=0.02, weight_threshold=1), poses=poses.poses)
         assert len(scene.mesh.triangles) > 100

@@ -17,6 +17,37 @@ from spatial.cli import FormatOpt, PathArg, _bar, app, out, parse_settings
 from .. import __version__
 
 
+def _poses(session, choice: str, max_frames: int | None, tracking: dict):
+    """The trajectory ``--poses`` asks for; tracking fills ``tracking`` (statistics, ATE)."""
+    from sensors.errors import ConfigError
+    from spatial.eval.trajectory import ate, read_tum
+    from spatial.reconstruction.pipeline import camera_trajectory, has_ground_truth_poses
+
+    if choice == "gt" or (choice == "auto" and has_ground_truth_poses(session)):
+        return camera_trajectory(session)
+    if choice not in ("auto", "track"):
+        file = Path(choice)
+        if not file.is_file():
+            raise ConfigError(f"--poses must be auto, gt, track or a TUM trajectory file; {choice!r} is none of them")
+        return read_tum(file)
+    from spatial.fusion import TrackerConfig, track
+
+    config = TrackerConfig.create(max_frames=max_frames)
+    total = min(session.num_frames, max_frames) if max_frames is not None else session.num_frames
+    with _bar("tracking", total) as advance:
+        result = track(session, config, progress=advance)
+    st = result.stats
+    tracking.update(frames=st["frames"], tracked=st["tracked"], lost=st["lost"], fps=st["fps"],
+                    loop_closures=st["loop_closures"], gravity_aligned=result.gravity_aligned)
+    line = f"tracked {st['tracked']}/{st['frames']} frames at {st['fps']:.1f} fps ({st['lost']} lost)"
+    if has_ground_truth_poses(session) and len(result.trajectory) >= 3:
+        gt = camera_trajectory(session)
+        tracking["ate_rmse_m"] = ate(gt, result.trajectory).rmse_m
+        line += f"; ATE against the ground truth {100 * tracking['ate_rmse_m']:.2f} cm"
+    out.print(line, highlight=False)
+    return result.trajectory
+
+
 def versions() -> dict[str, str]:
     import numpy
     import open3d
@@ -30,6 +61,8 @@ def versions() -> dict[str, str]:
         "  spatial reconstruct ../shared/data/7scenes --out kitchen\n\n"
         "  spatial reconstruct studio.mcap --out studio --voxel 0.02\n\n"
         "  spatial reconstruct capture.mcap --out big --set evict_distance_m=5 --set evict_mode=spill\n\n"
+        "  spatial reconstruct studio.mcap --out tracked --poses track\n\n"
+        "  spatial reconstruct capture.mcap --out o --poses my_track/trajectory.tum\n\n"
         "Any field of spatial.reconstruction.ReconstructionConfig can be given with --set KEY=VALUE."
     ),
 )
@@ -46,12 +79,17 @@ def reconstruct(
         list[str] | None,
         typer.Option("--set", help="Another ReconstructionConfig field as KEY=VALUE (repeatable).", show_default=False),
     ] = None,
+    poses: Annotated[
+        str,
+        typer.Option("--poses", help="auto (ground truth if the capture has it, else track the camera), gt, track, "
+                     "or a TUM trajectory file of T_world_camera."),
+    ] = "auto",
     preview: Annotated[bool, typer.Option("--preview/--no-preview", help="Also render the mesh to mesh.png.")] = True,
     format: FormatOpt = None,
 ) -> None:
-    """Fuse a capture's RGB-D frames at its ground-truth poses into a TSDF volume.
+    """Fuse a capture's RGB-D frames into a TSDF volume, at its ground-truth poses or at poses tracked by spatial.fusion (spatial track) when it has none.
 
-    Writes into OUT: mesh.ply (coloured triangle mesh), cloud.ply (points with normals), scene/ (the saved Scene: map, trajectory, intrinsics, keyframes), trajectory.tum (the camera poses used), config.json (resolved configuration, statistics and versions) and mesh.png (a rendering; --no-preview skips it).
+    Writes into OUT: mesh.ply (coloured triangle mesh), cloud.ply (points with normals), scene/ (the saved Scene: map, trajectory, intrinsics, keyframes), trajectory.tum (the camera poses used), config.json (resolved configuration, statistics and versions; with tracked poses also the tracking statistics and, when the capture has ground truth, the ATE) and mesh.png (a rendering; --no-preview skips it).
     """
     from spatial.reconstruction import ReconstructionConfig
     from spatial.reconstruction import reconstruct as run
@@ -60,11 +98,13 @@ def reconstruct(
     values.update(parse_settings(settings))
     config = ReconstructionConfig.create(**values)
     t0 = time.perf_counter()
+    tracking: dict = {}
     with sensors.open(path, format=format) as session:
+        trajectory = _poses(session, poses, config.max_frames, tracking)
         selected = -(-session.num_frames // config.every)
         total = min(selected, config.max_frames) if config.max_frames is not None else selected
         with _bar("fusing", total) as advance:
-            scene = run(session, config, progress=advance)
+            scene = run(session, config, poses=trajectory, progress=advance)
         source_format = session.format
     elapsed = time.perf_counter() - t0
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -80,7 +120,9 @@ def reconstruct(
         "input": str(path),
         "format": source_format,
         "config": config.model_dump(),
+        "poses": poses if tracking or poses in ("auto", "gt") else str(poses),
         "stats": scene.metadata.get("stats", {}),
+        **({"tracking": tracking} if tracking else {}),
         "seconds": round(elapsed, 3),
         "versions": versions(),
     }

@@ -54,6 +54,7 @@ def track(
     from spatial.eval.trajectory import plot as draw
     from spatial.fusion import TrackerConfig
     from spatial.fusion import track as run
+    from spatial.reconstruction.pipeline import camera_trajectory, has_ground_truth_poses
 
     values: dict[str, object] = {"imu": imu, "loop_closure": loop_closure, "max_frames": max_frames}
     values.update(parse_settings(settings))
@@ -64,11 +65,7 @@ def track(
         total = min(n, config.max_frames) if config.max_frames is not None else n
         with _bar("tracking", total) as advance:
             result = run(session, config, progress=advance)
-        gt = session.ground_truth.poses if session.ground_truth is not None else None
-        if gt is not None and gt.body == "imu" and session.calibration.T_imu_camera is not None:
-            from sensors.types import Trajectory
-
-            gt = Trajectory(gt.timestamps_ns, gt.T_world_body @ session.calibration.T_imu_camera, "camera")
+        gt = camera_trajectory(session) if has_ground_truth_poses(session) else None
     elapsed = time.perf_counter() - t0
     out_dir.mkdir(parents=True, exist_ok=True)
     write_tum(result.trajectory, out_dir / "trajectory.tum")

@@ -264,14 +264,15 @@ def evaluate(ref: Trajectory, est: Trajectory, alignment: Alignment = "se3", max
 
 # -- files ------------------------------------------------------------------------------------
 def write_tum(traj: Trajectory, path: str | Path) -> Path:
-    """Write ``timestamp tx ty tz qx qy qz qw`` lines (seconds with 9 decimals; atomically)."""
+    """Write a TUM trajectory (``timestamp tx ty tz qx qy qz qw``: seconds with 9 decimals, then
+    full-precision floats; readable by evo and TUM's tools), atomically."""
     from scipy.spatial.transform import Rotation
 
     path = Path(path)
     q = Rotation.from_matrix(np.stack([orthonormalize(T)[:3, :3] for T in traj.T_world_body])).as_quat() if len(traj) else np.zeros((0, 4))
-    lines = ["# timestamp tx ty tz qx qy qz qw"]
+    lines = [f"# {traj.body} poses T_world_{traj.body}", "# timestamp tx ty tz qx qy qz qw"]
     for t, p, qq in zip(traj.timestamps_ns, traj.positions_m, q):
-        lines.append(f"{format_time(int(t))} " + " ".join(f"{v:.9f}" for v in (*p, *qq)))
+        lines.append(f"{format_time(int(t))} " + " ".join(repr(float(v)) for v in (*p, *qq)))
     with atomic_path(path) as tmp:
         tmp.write_text("\n".join(lines) + "\n")
     return path

@@ -22,7 +22,8 @@ class TrackerConfig(BaseModel):
     ignored. ``icp_backend``: ``"open3d"`` (fast C++ point-to-plane kernels, Open3D's hybrid
     depth + intensity kernel when ``photometric_weight`` > 0) followed by ``refine_iterations``
     steps of this package's solver, or ``"numpy"`` (this package's solver throughout, with a
-    photometric term weighted ``photometric_weight``). ``depth_weighting`` weighs points by the
+    photometric term weighted ``photometric_weight``); the refinement is off by default: on
+    7-Scenes and the simulator it cost accuracy (``benchmarks/tracking.py``). ``depth_weighting`` weighs points by the
     inverse variance of structured-light depth noise (it grows with the square of depth). Pairs
     farther than ``max_correspondence_m`` are rejected, residuals above ``huber_m`` down-weighted.
     ``fuse_pixel_offset`` (pixels added to the principal point when fusing; ``None``: measured
@@ -62,7 +63,7 @@ class TrackerConfig(BaseModel):
     icp_backend: Literal["open3d", "numpy"] = "open3d"
     photometric_weight: float = Field(0.0, ge=0)
     depth_weighting: bool = True
-    refine_iterations: int = Field(2, ge=0)
+    refine_iterations: int = Field(0, ge=0)
     refine_level: int = Field(0, ge=0)
     max_correspondence_m: float = Field(0.05, gt=0)
     huber_m: float = Field(0.05, gt=0)

@@ -1,5 +1,6 @@
 """Reconstruction: streaming TSDF fusion (Open3D ``VoxelBlockGrid``) of posed RGB-D frames into
-meshes, point clouds and raycasts.
+meshes, point clouds and raycasts. Poses come from the session's ground truth or, without one,
+from tracking the camera (:func:`spatial.fusion.track`).
 
 >>> scene = spatial.reconstruct(sensors.open("capture.mcap"))   # doctest: +SKIP
 >>> scene.export("room.usdz")                                     # doctest: +SKIP
@@ -10,7 +11,7 @@ Open3D is imported on first use, so ``import spatial`` stays fast.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from .config import ReconstructionConfig
 
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from sensors.session import Session
     from sensors.types import Trajectory
 
+    from ..fusion import TrackerConfig
     from ..scene import Scene
     from .pipeline import camera_trajectory
     from .tsdf import Raycast, TSDFVolume
@@ -30,14 +32,16 @@ _LAZY = {"Raycast": "tsdf", "TSDFVolume": "tsdf", "camera_trajectory": "pipeline
 def reconstruct(
     session: Session,
     config: ReconstructionConfig | None = None,
-    poses: Trajectory | None = None,
+    poses: Trajectory | Literal["auto", "ground_truth", "track"] | None = "auto",
     progress: Callable[[int], None] | None = None,
+    tracker: TrackerConfig | None = None,
 ) -> Scene:
-    """Fuse ``session``'s RGB-D frames at ``poses`` (default: its ground truth) into a
+    """Fuse ``session``'s RGB-D frames at ``poses`` (default ``"auto"``: its ground truth if it
+    has one, else the camera tracked by :func:`spatial.fusion.track`) into a
     :class:`~spatial.scene.Scene`; see :func:`spatial.reconstruction.pipeline.reconstruct`."""
     from .pipeline import reconstruct as run
 
-    return run(session, config, poses, progress)
+    return run(session, config, poses, progress, tracker)
 
 
 def __getattr__(name: str):

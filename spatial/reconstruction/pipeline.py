@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Literal
 
 import cv2
 import numpy as np
 
 import sensors
-from sensors.errors import CalibrationError, EmptySessionError, SyncError
+from sensors.errors import CalibrationError, ConfigError, EmptySessionError, SyncError
 from sensors.session import Session
 from sensors.types import RGBDFrame, Trajectory
 
@@ -17,7 +18,13 @@ from ..scene import Keyframe, Scene
 from .config import ReconstructionConfig
 from .tsdf import TSDFVolume
 
+if TYPE_CHECKING:
+    from ..fusion import TrackerConfig
+
 log = logging.getLogger(__name__)
+
+
+PoseSource = Literal["auto", "ground_truth", "track"]
 
 
 def camera_trajectory(session: Session, poses: Trajectory | None = None) -> Trajectory:
@@ -29,8 +36,8 @@ def camera_trajectory(session: Session, poses: Trajectory | None = None) -> Traj
         source = "ground truth"
         if poses is None or len(poses) == 0:
             raise EmptySessionError(
-                "the session has no ground-truth poses, so its camera must be tracked to reconstruct it: "
-                "pass poses= (e.g. from tracking)", session.path,
+                "the session has no ground-truth poses: reconstruct it with poses='track' (or 'auto') "
+                "or pass a trajectory", session.path,
             )
     if len(poses) == 0:
         raise EmptySessionError("the given trajectory is empty", session.path)
@@ -45,6 +52,28 @@ def camera_trajectory(session: Session, poses: Trajectory | None = None) -> Traj
             )
         return Trajectory(poses.timestamps_ns, poses.T_world_body @ T_imu_camera, body="camera")
     raise CalibrationError(f"{source} are for body '{poses.body}'; expected 'camera' or 'imu'", session.path)
+
+
+def has_ground_truth_poses(session: Session) -> bool:
+    """Whether ``session`` carries a non-empty ground-truth trajectory."""
+    gt = session.ground_truth
+    return gt is not None and gt.poses is not None and len(gt.poses) > 0
+
+
+def tracked_trajectory(session: Session, tracker: TrackerConfig | None = None,
+                       progress: Callable[[int], None] | None = None) -> tuple[Trajectory, dict]:
+    """Track ``session`` with :func:`spatial.fusion.track`; returns ``T_world_camera`` of the
+    tracked frames and the tracking statistics. Raises :class:`EmptySessionError` when no frame
+    could be tracked."""
+    from ..fusion import track
+
+    result = track(session, tracker, progress)
+    if len(result.trajectory) == 0:
+        raise EmptySessionError(
+            f"tracking lost all {result.stats['frames']} frames ({result.stats['lost_reasons']}); nothing to reconstruct",
+            session.path,
+        )
+    return result.trajectory, result.stats
 
 
 def _keyframe(frame: RGBDFrame, T: np.ndarray, scale: float) -> Keyframe:
@@ -63,23 +92,40 @@ def _keyframe(frame: RGBDFrame, T: np.ndarray, scale: float) -> Keyframe:
 def reconstruct(
     session: Session,
     config: ReconstructionConfig | None = None,
-    poses: Trajectory | None = None,
+    poses: Trajectory | PoseSource | None = "auto",
     progress: Callable[[int], None] | None = None,
+    tracker: TrackerConfig | None = None,
 ) -> Scene:
     """Fuse every RGB-D frame of ``session`` into a TSDF volume and return the scene (mesh,
     cloud with normals, the poses used, keyframes).
 
-    ``poses``: ``T_world_camera`` (or IMU-body poses, moved with ``T_imu_camera``) by timestamp;
-    default: the session's ground truth. A frame is fused with the pose interpolated at its
-    timestamp when poses lie within ``config.pose_max_gap_ms`` around it; other frames are
-    skipped and counted in ``scene.metadata``. ``progress(1)`` is called per frame read.
-    Raises :class:`EmptySessionError` (no frames, or no frame with valid depth) and
-    :class:`SyncError` (no frame has a pose).
+    ``poses``: a trajectory of ``T_world_camera`` (or IMU-body poses, moved with
+    ``T_imu_camera``) by timestamp; ``"ground_truth"``: the session's; ``"track"``: track the
+    camera first with :func:`spatial.fusion.track` (configured by ``tracker``; the scene's world
+    frame is then the tracker's, gravity-aligned z-up with an IMU); ``"auto"`` (or ``None``):
+    ground truth when the session has it, else tracking. A frame is fused with the pose
+    interpolated at its timestamp when poses lie within ``config.pose_max_gap_ms`` around it;
+    other frames (e.g. frames the tracker lost) are skipped and counted in ``scene.metadata``.
+    ``progress(1)`` is called per frame read, in each pass (tracking, then fusion).
+    Raises :class:`EmptySessionError` (no frames, no frame with valid depth, no pose for a
+    ``"ground_truth"`` request, or tracking lost every frame) and :class:`SyncError` (no frame
+    has a pose).
     """
     config = config or ReconstructionConfig()
     if session.num_frames == 0:
         raise EmptySessionError("the session has no RGB-D frames to reconstruct", session.path)
-    trajectory = camera_trajectory(session, poses)
+    tracking = None
+    if isinstance(poses, Trajectory):
+        trajectory, source = camera_trajectory(session, poses), "given"
+    elif poses in (None, "auto", "ground_truth", "track"):
+        use_gt = poses == "ground_truth" or (poses in (None, "auto") and has_ground_truth_poses(session))
+        if use_gt:
+            trajectory, source = camera_trajectory(session), "ground truth"
+        else:
+            trajectory, tracking = tracked_trajectory(session, tracker, progress)
+            source = "tracked"
+    else:
+        raise ConfigError(f"poses must be a Trajectory, 'auto', 'ground_truth' or 'track', got {poses!r}")
     max_gap = int(config.pose_max_gap_ms * 1e6)
     volume = TSDFVolume.from_config(config)
     stats = {"frames_read": 0, "frames_fused": 0, "skipped_no_pose": 0, "skipped_no_depth": 0}
@@ -128,11 +174,13 @@ def reconstruct(
     metadata = {
         "source": str(session.path),
         "format": session.format,
-        "poses": "given" if poses is not None else "ground truth",
+        "poses": source,
         "config": config.model_dump(),
         "stats": stats,
         "sensors_version": getattr(sensors, "__version__", None),
     }
+    if tracking is not None:
+        metadata["tracking"] = tracking
     return Scene(
         Trajectory(np.array(used_ts, np.int64), np.stack(used_T), body="camera"),
         intrinsics, mesh, cloud, keyframes, None, metadata,

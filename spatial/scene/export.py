@@ -20,7 +20,6 @@ import numpy as np
 from sensors.errors import ConfigError, EmptySessionError, require
 from sensors.formats._atomic import atomic_path
 from sensors.frames import C_ARKIT_SDK
-from sensors.types import Trajectory, orthonormalize
 
 from .geometry import Mesh, PointCloud
 
@@ -94,19 +93,3 @@ def _write_usdz(mesh: Mesh | None, cloud: PointCloud | None, path: Path) -> Path
                 raise OSError(f"usd-core could not package {path}")
             out.replace(tmp)
     return path
-
-
-def write_tum_trajectory(trajectory: Trajectory, path: str | Path) -> Path:
-    """Write ``trajectory`` as TUM text (readable by evo and TUM's tools), atomically."""
-    from scipy.spatial.transform import Rotation
-
-    from sensors.formats.tum import format_time
-
-    T = trajectory.T_world_body
-    q = Rotation.from_matrix(np.stack([orthonormalize(M)[:3, :3] for M in T])).as_quat() if len(T) else np.zeros((0, 4))
-    lines = [f"# {trajectory.body} poses T_world_{trajectory.body}\n# timestamp tx ty tz qx qy qz qw\n"]
-    for t, p, qq in zip(trajectory.timestamps_ns, T[:, :3, 3], q):
-        lines.append(f"{format_time(int(t))} {' '.join(repr(float(x)) for x in (*p, *qq))}\n")
-    with atomic_path(path) as tmp:
-        tmp.write_text("".join(lines))
-    return Path(path)

@@ -139,9 +139,9 @@ class Scene:
 
     def save_trajectory_tum(self, path: str | Path) -> Path:
         """Camera poses as a TUM trajectory (``timestamp tx ty tz qx qy qz qw``, seconds)."""
-        from .export import write_tum_trajectory
+        from ..eval.trajectory import write_tum
 
-        return write_tum_trajectory(self.trajectory, path)
+        return write_tum(self.trajectory, path)
 
 
 def _json_default(o):
