@@ -36,7 +36,8 @@ $(STAMP): pyproject.toml | system-deps
 	@touch $@
 
 # The default session: a simulated studio scan with full ground truth (regenerated when the
-# simulator changes), then the real 7-Scenes segment when ../shared/data is present.
+# simulator changes): tracked (ATE against its ground truth printed) and reconstructed at the
+# tracked poses; then the real 7-Scenes segment when ../shared/data is present.
 SIM := $(OUT)/sim_studio.mcap
 $(SIM): $(wildcard sensors/sim/*.py) sensors/formats/mcap.py | install
 	@mkdir -p $(OUT)
@@ -45,10 +46,12 @@ $(SIM): $(wildcard sensors/sim/*.py) sensors/formats/mcap.py | install
 demo: install $(SIM)
 	$(VENV)/bin/spatial info $(SIM) | tee $(OUT)/info_sim_studio.txt
 	$(VENV)/bin/spatial replay $(SIM) --rrd $(OUT)/replay_sim_studio.rrd --sheet $(OUT)/frames_sim_studio.png
-	$(VENV)/bin/spatial reconstruct $(SIM) --out $(OUT)/reconstruct_sim_studio
+	$(VENV)/bin/spatial track $(SIM) --out $(OUT)/track_sim_studio --plot
+	$(VENV)/bin/spatial reconstruct $(SIM) --poses $(OUT)/track_sim_studio/trajectory.tum --out $(OUT)/reconstruct_sim_studio
 	@if [ -d $(DATA)/7scenes ]; then \
 	  $(VENV)/bin/spatial info $(DATA)/7scenes | tee $(OUT)/info_7scenes.txt && \
 	  $(VENV)/bin/spatial replay $(DATA)/7scenes --rrd $(OUT)/replay_7scenes.rrd --sheet $(OUT)/frames_7scenes.png && \
+	  $(VENV)/bin/spatial track $(DATA)/7scenes --out $(OUT)/track_7scenes --plot && \
 	  $(VENV)/bin/spatial reconstruct $(DATA)/7scenes --out $(OUT)/reconstruct_7scenes; \
 	else echo "$(DATA)/7scenes not found: skipping the real-capture replay"; fi
 	@echo "outputs written to $(OUT)/"
@@ -62,6 +65,7 @@ bench: install
 	$(PY) benchmarks/sim_render.py
 	$(PY) benchmarks/reconstruction.py
 	$(PY) benchmarks/hands.py
+	$(PY) benchmarks/tracking.py
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .ruff_cache
