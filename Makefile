@@ -52,7 +52,7 @@ demo: install $(SIM)
 	  $(VENV)/bin/spatial info $(DATA)/7scenes | tee $(OUT)/info_7scenes.txt && \
 	  $(VENV)/bin/spatial replay $(DATA)/7scenes --rrd $(OUT)/replay_7scenes.rrd --sheet $(OUT)/frames_7scenes.png && \
 	  $(VENV)/bin/spatial track $(DATA)/7scenes --out $(OUT)/track_7scenes --plot && \
-	  $(VENV)/bin/spatial reconstruct $(DATA)/7scenes --out $(OUT)/reconstruct_7scenes; \
+	  $(VENV)/bin/spatial reconstruct $(DATA)/7scenes --poses $(OUT)/track_7scenes/trajectory.tum --out $(OUT)/reconstruct_7scenes; \
 	else echo "$(DATA)/7scenes not found: skipping the real-capture replay"; fi
 	@echo "outputs written to $(OUT)/"
 
