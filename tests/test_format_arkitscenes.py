@@ -15,6 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from expect import raises_naming, read_all
 from scipy.spatial.transform import Rotation
 
 import sensors
@@ -185,15 +186,7 @@ def test_without_traj_there_is_no_ground_truth(video: Path) -> None:
 
 
 def _expect(exc_type, video: Path, where: Path, *words: str, load: bool = False):
-    with pytest.raises(exc_type) as info:
-        r = ArkitScenesReader(video)
-        if load:
-            for rec in r.records():
-                rec.load()
-    msg = str(info.value)
-    assert info.value.path == where and str(where) in msg, msg
-    for w in words:
-        assert w in msg, msg
+    raises_naming(exc_type, lambda: read_all(ArkitScenesReader(video)) if load else ArkitScenesReader(video), where, *words)
 
 
 def test_missing_video_folder(tmp_path: Path) -> None:

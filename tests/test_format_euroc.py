@@ -8,6 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from expect import raises_naming
 from scipy.spatial.transform import Rotation
 
 import sensors
@@ -209,12 +210,7 @@ def _edit(path: Path, line: int, new: str) -> None:
 
 
 def _raises(exc_type, root: Path, expected_path: Path, *words: str):
-    with pytest.raises(exc_type) as err:
-        EurocReader(root)
-    assert err.value.path == expected_path, str(err.value)
-    for w in words:
-        assert w in str(err.value), str(err.value)
-    return err.value
+    return raises_naming(exc_type, lambda: EurocReader(root), expected_path, *words)
 
 
 def test_truncated_imu_row(tmp_path):

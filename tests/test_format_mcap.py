@@ -10,6 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from expect import assert_names
 from mcap.reader import make_reader
 from mcap.writer import Writer
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
@@ -393,13 +394,6 @@ def test_third_party_32fc1_compressed_and_overrides(tmp_path):
 
 
 # -- bad inputs ----------------------------------------------------------------------------------
-def assert_names(err, path, *words):
-    msg = str(err.value)
-    assert str(path) in msg, msg
-    for w in words:
-        assert w in msg, msg
-
-
 def test_truncated_mcap(tmp_path):
     good = write_third_party(tmp_path / "good.mcap", third_party_messages())
     bad = tmp_path / "cut.mcap"

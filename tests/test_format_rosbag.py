@@ -4,6 +4,7 @@ import hashlib
 
 import numpy as np
 import pytest
+from expect import assert_names
 from rosbags.rosbag1 import Writer as Writer1
 from rosbags.rosbag2 import Writer as Writer2
 from rosbags.typesys import Stores, get_typestore
@@ -193,11 +194,6 @@ def test_ros2_bag_folder(tmp_path):
 
 
 # -- bad inputs ----------------------------------------------------------------------------------
-def assert_names(err, path, *words):
-    msg = str(err.value)
-    assert str(path) in msg, msg
-    for w in words:
-        assert w in msg, msg
 
 
 def test_not_a_bag(tmp_path):
