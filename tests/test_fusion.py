@@ -232,6 +232,7 @@ def test_cli_track(sim_session, tmp_path):
         config = json.loads((rec / "config.json").read_text())
         assert ("ATE against the ground truth" in r.output) == (poses == "track")
         assert ("tracking" in config) == (poses == "track")
+        assert config["poses"] == ("tracked" if poses == "track" else poses)
     bad = CliRunner().invoke(app, ["reconstruct", str(sim_session), "--out", str(rec), "--poses", "nowhere.tum"])
     assert bad.exit_code == 2 and "--poses" in bad.output
     bad = CliRunner().invoke(app, ["track", str(tmp_path / "missing"), "--out", str(out)])

@@ -18,18 +18,19 @@ from .. import __version__
 
 
 def _poses(session, choice: str, max_frames: int | None, tracking: dict):
-    """The trajectory ``--poses`` asks for; tracking fills ``tracking`` (statistics, ATE)."""
+    """The trajectory ``--poses`` asks for and where it came from; tracking fills ``tracking``
+    (statistics, ATE against the ground truth when there is one)."""
     from sensors.errors import ConfigError
     from spatial.eval.trajectory import ate, read_tum
     from spatial.reconstruction.pipeline import camera_trajectory, has_ground_truth_poses
 
     if choice == "gt" or (choice == "auto" and has_ground_truth_poses(session)):
-        return camera_trajectory(session)
+        return camera_trajectory(session), "ground truth"
     if choice not in ("auto", "track"):
         file = Path(choice)
         if not file.is_file():
             raise ConfigError(f"--poses must be auto, gt, track or a TUM trajectory file; {choice!r} is none of them")
-        return read_tum(file)
+        return read_tum(file), str(file)
     from spatial.fusion import TrackerConfig, track
 
     config = TrackerConfig.create(max_frames=max_frames)
@@ -45,7 +46,7 @@ def _poses(session, choice: str, max_frames: int | None, tracking: dict):
         tracking["ate_rmse_m"] = ate(gt, result.trajectory).rmse_m
         line += f"; ATE against the ground truth {100 * tracking['ate_rmse_m']:.2f} cm"
     out.print(line, highlight=False)
-    return result.trajectory
+    return result.trajectory, "tracked"
 
 
 def versions() -> dict[str, str]:
@@ -100,7 +101,7 @@ def reconstruct(
     t0 = time.perf_counter()
     tracking: dict = {}
     with sensors.open(path, format=format) as session:
-        trajectory = _poses(session, poses, config.max_frames, tracking)
+        trajectory, poses_used = _poses(session, poses, config.max_frames, tracking)
         selected = -(-session.num_frames // config.every)
         total = min(selected, config.max_frames) if config.max_frames is not None else selected
         with _bar("fusing", total) as advance:
@@ -120,7 +121,7 @@ def reconstruct(
         "input": str(path),
         "format": source_format,
         "config": config.model_dump(),
-        "poses": poses if tracking or poses in ("auto", "gt") else str(poses),
+        "poses": poses_used,
         "stats": scene.metadata.get("stats", {}),
         **({"tracking": tracking} if tracking else {}),
         "seconds": round(elapsed, 3),

@@ -22,9 +22,10 @@ class TrackerConfig(BaseModel):
     ignored. ``icp_backend``: ``"open3d"`` (fast C++ point-to-plane kernels, Open3D's hybrid
     depth + intensity kernel when ``photometric_weight`` > 0) followed by ``refine_iterations``
     steps of this package's solver, or ``"numpy"`` (this package's solver throughout, with a
-    photometric term weighted ``photometric_weight``); the refinement is off by default: on
-    7-Scenes and the simulator it cost accuracy (``benchmarks/tracking.py``). ``depth_weighting`` weighs points by the
-    inverse variance of structured-light depth noise (it grows with the square of depth). Pairs
+    photometric term weighted ``photometric_weight``). The refinement is off by default: with
+    loop closure, on 7-Scenes and the simulator, it cost accuracy (``benchmarks/tracking.py``).
+    ``depth_weighting`` (this package's solver only) weighs points by the inverse variance of
+    structured-light depth noise (it grows with the square of depth). Pairs
     farther than ``max_correspondence_m`` are rejected, residuals above ``huber_m`` down-weighted.
     ``fuse_pixel_offset`` (pixels added to the principal point when fusing; ``None``: measured
     once, see :func:`~spatial.fusion.odometry.integration_offset_px`) corrects the half-pixel
