@@ -215,8 +215,10 @@ class FrameToModel:
         return self.judge(r, T, T_pred, strict)
 
     def judge(self, r: IcpResult, T: np.ndarray, T_pred: np.ndarray, strict: bool = False) -> OdometryResult:
+        """Accept or reject an alignment (see :class:`TrackerConfig`); ``strict`` (relocalisation,
+        where a wrong basin is likelier) asks for an inlier ratio of at least 0.75."""
         c = self.config
-        min_inl = c.min_inlier_ratio * (1.5 if strict else 1.0)
+        min_inl = max(c.min_inlier_ratio, 0.75) if strict else c.min_inlier_ratio
         if not r.ok:
             return self._lost(T_pred, "ICP found no geometric constraint (singular system)", r)
         if r.overlap < c.min_overlap:
