@@ -118,7 +118,7 @@ def worker_reconstruct(session_path: str, voxel: float, evaluate: bool) -> dict:
     config = ReconstructionConfig(voxel_size_m=voxel)
     with sensors.open(session_path) as session:
         t0 = time.perf_counter()
-        scene = spatial.reconstruct(session, config)
+        scene = spatial.reconstruct(session, config, poses="ground_truth")
         seconds = time.perf_counter() - t0
         rss = peak_rss_gb()
         mesh_path = session.ground_truth.mesh_path
@@ -164,11 +164,12 @@ def worker_seven_scenes(png: str) -> dict:
 
     out: dict = {}
     with sensors.open(SEVEN_SCENES) as session:
-        reference = spatial.reconstruct(session, ReconstructionConfig(voxel_size_m=0.005, keyframe_every=0)).mesh
+        reference = spatial.reconstruct(session, ReconstructionConfig(voxel_size_m=0.005, keyframe_every=0),
+                                        poses="ground_truth").mesh
         out["reference_triangles"] = len(reference.triangles)
         for voxel in (0.01, 0.02):
             t0 = time.perf_counter()
-            scene = spatial.reconstruct(session, ReconstructionConfig(voxel_size_m=voxel))
+            scene = spatial.reconstruct(session, ReconstructionConfig(voxel_size_m=voxel), poses="ground_truth")
             seconds = time.perf_counter() - t0
             m = reconstruction_metrics(scene.mesh, reference).to_dict()
             out[f"{voxel * 100:g}cm"] = {"seconds_end_to_end": seconds, "triangles": len(scene.mesh.triangles), **m}

@@ -198,7 +198,7 @@ def test_reconstruct_tracks_a_session_without_poses(sim_session):
 
     config = ReconstructionConfig(voxel_size_m=0.02, max_frames=60)
     with sensors.open(sim_session) as s:
-        scene = spatial.reconstruct(s, config, poses="track", tracker=TrackerConfig(max_frames=60))
+        scene = spatial.reconstruct(s, config, tracker=TrackerConfig(max_frames=60))  # tracks by default
         gt, truth = s.ground_truth.poses, Mesh.load(s.ground_truth.mesh_path)
     assert scene.metadata["poses"] == "tracked" and scene.metadata["tracking"]["tracked"] == 60
     assert scene.metadata["stats"]["frames_fused"] == 60

@@ -49,7 +49,7 @@ def frame(k: int, depth: np.ndarray) -> RGBDFrame:
 def test_sim_studio_fscore_against_ground_truth_mesh(studio):
     with sensors.open(studio) as session:
         config = ReconstructionConfig(voxel_size_m=0.02, keyframe_every=10)
-        scene = spatial.reconstruct(session, config)
+        scene = spatial.reconstruct(session, config, poses="ground_truth")
         gt = Mesh.load(session.ground_truth.mesh_path)
     stats = scene.metadata["stats"]
     assert stats["frames_fused"] == stats["frames_read"] == len(scene.trajectory) > 100
@@ -66,7 +66,7 @@ def test_sim_studio_fscore_against_ground_truth_mesh(studio):
 def test_7scenes_mesh_and_raycast_match_the_frames(shared_data):
     with sensors.open(shared_data / "7scenes") as session:
         config = ReconstructionConfig(max_frames=30, weight_threshold=1.0)
-        scene = spatial.reconstruct(session, config)
+        scene = spatial.reconstruct(session, config, poses="ground_truth")
         frames = list(session.frames(every=10))[:3]
         gt = session.ground_truth.poses
     assert len(scene.mesh.triangles) > 50_000
@@ -240,6 +240,9 @@ def test_bad_sessions_raise_clear_errors(tmp_path):
     assert e.value.path == empty
     zeros = write_session(tmp_path / "zeros.mcap", [frame(k, np.zeros_like(depth)) for k in range(2)], poses)
     with sensors.open(zeros) as session, pytest.raises(EmptySessionError, match="no frame has valid depth") as e:
+        spatial.reconstruct(session, poses="ground_truth")
+    assert e.value.path == zeros
+    with sensors.open(zeros) as session, pytest.raises(EmptySessionError, match="tracking lost all 2 frames") as e:
         spatial.reconstruct(session)
     assert e.value.path == zeros
     no_gt = write_session(tmp_path / "nogt.mcap", [frame(k, depth) for k in range(2)])
@@ -247,7 +250,7 @@ def test_bad_sessions_raise_clear_errors(tmp_path):
         spatial.reconstruct(session, poses="ground_truth")
     assert e.value.path == no_gt
     with sensors.open(no_gt) as session, pytest.raises(ConfigError, match="poses must be"):
-        spatial.reconstruct(session, poses="gt")
+        spatial.reconstruct(session, poses="auto")
     with sensors.open(no_gt) as session:  # the same frames with poses given fuse fine
         scene = spatial.reconstruct(session, ReconstructionConfig(voxel_size_m=0.02, weight_threshold=1), poses=poses.poses)
         assert len(scene.mesh.triangles) > 100

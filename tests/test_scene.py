@@ -180,7 +180,8 @@ def plane_session(path, n: int = 12):
 def test_cli_reconstruct_writes_every_output(tmp_path):
     session = plane_session(tmp_path / "s.mcap")
     out = tmp_path / "out"
-    r = CliRunner().invoke(app, ["reconstruct", str(session), "--out", str(out), "--voxel", "0.02", "--set", "keyframe_every=5"])
+    r = CliRunner().invoke(app, ["reconstruct", str(session), "--out", str(out), "--voxel", "0.02", "--set", "keyframe_every=5",
+                                 "--poses", "gt"])
     assert r.exit_code == 0, r.output
     assert "fused 12 of 12 frames" in r.output and "fusing" in r.output  # summary and progress bar
     for name in ("mesh.ply", "cloud.ply", "trajectory.tum", "config.json", "mesh.png", "scene/scene.json"):

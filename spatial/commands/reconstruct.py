@@ -24,12 +24,12 @@ def _poses(session, choice: str, max_frames: int | None, tracking: dict):
     from spatial.eval.trajectory import ate, read_tum
     from spatial.reconstruction.pipeline import camera_trajectory, has_ground_truth_poses
 
-    if choice == "gt" or (choice == "auto" and has_ground_truth_poses(session)):
+    if choice == "gt":
         return camera_trajectory(session), "ground truth"
-    if choice not in ("auto", "track"):
+    if choice != "track":
         file = Path(choice)
         if not file.is_file():
-            raise ConfigError(f"--poses must be auto, gt, track or a TUM trajectory file; {choice!r} is none of them")
+            raise ConfigError(f"--poses must be track, gt or a TUM trajectory file; {choice!r} is none of them")
         return read_tum(file), str(file)
     from spatial.fusion import TrackerConfig, track
 
@@ -60,9 +60,8 @@ def versions() -> dict[str, str]:
     epilog=(
         "Examples:\n\n"
         "  spatial reconstruct ../shared/data/7scenes --out kitchen\n\n"
-        "  spatial reconstruct studio.mcap --out studio --voxel 0.02\n\n"
+        "  spatial reconstruct studio.mcap --out studio --voxel 0.02 --poses gt\n\n"
         "  spatial reconstruct capture.mcap --out big --set evict_distance_m=5 --set evict_mode=spill\n\n"
-        "  spatial reconstruct studio.mcap --out tracked --poses track\n\n"
         "  spatial reconstruct capture.mcap --out o --poses my_track/trajectory.tum\n\n"
         "Any field of spatial.reconstruction.ReconstructionConfig can be given with --set KEY=VALUE."
     ),
@@ -82,13 +81,13 @@ def reconstruct(
     ] = None,
     poses: Annotated[
         str,
-        typer.Option("--poses", help="auto (ground truth if the capture has it, else track the camera), gt, track, "
+        typer.Option("--poses", help="track (the camera, with spatial.fusion), gt (the capture's ground truth) "
                      "or a TUM trajectory file of T_world_camera."),
-    ] = "auto",
+    ] = "track",
     preview: Annotated[bool, typer.Option("--preview/--no-preview", help="Also render the mesh to mesh.png.")] = True,
     format: FormatOpt = None,
 ) -> None:
-    """Fuse a capture's RGB-D frames into a TSDF volume, at its ground-truth poses or at poses tracked by spatial.fusion (spatial track) when it has none.
+    """Track a capture's camera and fuse its RGB-D frames into a TSDF volume (or fuse at its ground-truth poses, or at poses from a file).
 
     Writes into OUT: mesh.ply (coloured triangle mesh), cloud.ply (points with normals), scene/ (the saved Scene: map, trajectory, intrinsics, keyframes), trajectory.tum (the camera poses used), config.json (resolved configuration, statistics and versions; with tracked poses also the tracking statistics and, when the capture has ground truth, the ATE) and mesh.png (a rendering; --no-preview skips it).
     """

@@ -1,6 +1,6 @@
 """Reconstruction: streaming TSDF fusion (Open3D ``VoxelBlockGrid``) of posed RGB-D frames into
-meshes, point clouds and raycasts. Poses come from the session's ground truth or, without one,
-from tracking the camera (:func:`spatial.fusion.track`).
+meshes, point clouds and raycasts. Poses come from tracking the camera
+(:func:`spatial.fusion.track`), or from the session's ground truth when asked.
 
 >>> scene = spatial.reconstruct(sensors.open("capture.mcap"))   # doctest: +SKIP
 >>> scene.export("room.usdz")                                     # doctest: +SKIP
@@ -32,12 +32,12 @@ _LAZY = {"Raycast": "tsdf", "TSDFVolume": "tsdf", "camera_trajectory": "pipeline
 def reconstruct(
     session: Session,
     config: ReconstructionConfig | None = None,
-    poses: Trajectory | Literal["auto", "ground_truth", "track"] | None = "auto",
+    poses: Trajectory | Literal["track", "ground_truth"] | None = "track",
     progress: Callable[[int], None] | None = None,
     tracker: TrackerConfig | None = None,
 ) -> Scene:
-    """Fuse ``session``'s RGB-D frames at ``poses`` (default ``"auto"``: its ground truth if it
-    has one, else the camera tracked by :func:`spatial.fusion.track`) into a
+    """Fuse ``session``'s RGB-D frames at ``poses`` (default ``"track"``: the camera tracked by
+    :func:`spatial.fusion.track`; ``"ground_truth"``: the session's) into a
     :class:`~spatial.scene.Scene`; see :func:`spatial.reconstruction.pipeline.reconstruct`."""
     from .pipeline import reconstruct as run
 

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-PoseSource = Literal["auto", "ground_truth", "track"]
+PoseSource = Literal["track", "ground_truth"]
 
 
 def camera_trajectory(session: Session, poses: Trajectory | None = None) -> Trajectory:
@@ -36,7 +36,7 @@ def camera_trajectory(session: Session, poses: Trajectory | None = None) -> Traj
         source = "ground truth"
         if poses is None or len(poses) == 0:
             raise EmptySessionError(
-                "the session has no ground-truth poses: reconstruct it with poses='track' (or 'auto') "
+                "the session has no ground-truth poses: reconstruct it with tracked poses (the default) "
                 "or pass a trajectory", session.path,
             )
     if len(poses) == 0:
@@ -92,18 +92,19 @@ def _keyframe(frame: RGBDFrame, T: np.ndarray, scale: float) -> Keyframe:
 def reconstruct(
     session: Session,
     config: ReconstructionConfig | None = None,
-    poses: Trajectory | PoseSource | None = "auto",
+    poses: Trajectory | PoseSource | None = "track",
     progress: Callable[[int], None] | None = None,
     tracker: TrackerConfig | None = None,
 ) -> Scene:
     """Fuse every RGB-D frame of ``session`` into a TSDF volume and return the scene (mesh,
     cloud with normals, the poses used, keyframes).
 
-    ``poses``: a trajectory of ``T_world_camera`` (or IMU-body poses, moved with
-    ``T_imu_camera``) by timestamp; ``"ground_truth"``: the session's; ``"track"``: track the
-    camera first with :func:`spatial.fusion.track` (configured by ``tracker``; the scene's world
-    frame is then the tracker's, gravity-aligned z-up with an IMU); ``"auto"`` (or ``None``):
-    ground truth when the session has it, else tracking. A frame is fused with the pose
+    ``poses``: ``"track"`` (default, or ``None``): track the camera first with
+    :func:`spatial.fusion.track` (configured by ``tracker``; the scene's world frame is then the
+    tracker's, gravity-aligned z-up with an IMU); ``"ground_truth"``: the session's ground truth
+    (only when asked, so that a capture with ground truth still exercises the pipeline); or a
+    trajectory of ``T_world_camera`` (or IMU-body poses, moved with ``T_imu_camera``) by
+    timestamp. A frame is fused with the pose
     interpolated at its timestamp when poses lie within ``config.pose_max_gap_ms`` around it;
     other frames (e.g. frames the tracker lost) are skipped and counted in ``scene.metadata``.
     ``progress(1)`` is called per frame read, in each pass (tracking, then fusion).
@@ -117,15 +118,13 @@ def reconstruct(
     tracking = None
     if isinstance(poses, Trajectory):
         trajectory, source = camera_trajectory(session, poses), "given"
-    elif poses in (None, "auto", "ground_truth", "track"):
-        use_gt = poses == "ground_truth" or (poses in (None, "auto") and has_ground_truth_poses(session))
-        if use_gt:
-            trajectory, source = camera_trajectory(session), "ground truth"
-        else:
-            trajectory, tracking = tracked_trajectory(session, tracker, progress)
-            source = "tracked"
+    elif poses == "ground_truth":
+        trajectory, source = camera_trajectory(session), "ground truth"
+    elif poses in (None, "track"):
+        trajectory, tracking = tracked_trajectory(session, tracker, progress)
+        source = "tracked"
     else:
-        raise ConfigError(f"poses must be a Trajectory, 'auto', 'ground_truth' or 'track', got {poses!r}")
+        raise ConfigError(f"poses must be a Trajectory, 'track' or 'ground_truth', got {poses!r}")
     max_gap = int(config.pose_max_gap_ms * 1e6)
     volume = TSDFVolume.from_config(config)
     stats = {"frames_read": 0, "frames_fused": 0, "skipped_no_pose": 0, "skipped_no_depth": 0}
