@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import struct
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 import pytest
 from expect import raises_naming
@@ -106,6 +108,74 @@ def test_detect(mkv, tmp_path):
     assert not K4aMkvReader.detect(other)
     assert not K4aMkvReader.detect(tmp_path / "missing.mkv")
     assert not K4aMkvReader.detect(mkv.parent / "calibration.json")
+
+
+# -- raw colour modes (720p_NV12, 720p_YUY2, BGRA32) ----------------------------------------------
+def _raw_color_copy(src: Path, dst: Path, pix_fmt: str, rgb: np.ndarray, cut: int = 0) -> Path:
+    """``src`` with its colour frame stored raw in ``pix_fmt`` (as k4arecorder's raw modes do, in a
+    Matroska video track), built from ``rgb``; ``cut`` bytes are dropped from the frame. FFmpeg's
+    muxer does not know the depth track's ``b16g`` FourCC, so it is written back into the track's
+    BITMAPINFOHEADER and ColourSpace afterwards."""
+    h, w = rgb.shape[:2]
+    i420 = cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420).reshape(-1)
+    y, u, v = i420[: h * w], i420[h * w: h * w * 5 // 4], i420[h * w * 5 // 4:]
+    if pix_fmt == "nv12":
+        raw = np.concatenate([y, np.stack([u, v], 1).reshape(-1)])
+    elif pix_fmt == "yuyv422":  # chroma of each row pair shared, as 4:2:0 → 4:2:2 upsampling does
+        uu, vv = (np.repeat(c.reshape(h // 2, w // 2), 2, axis=0) for c in (u, v))
+        raw = np.stack([y.reshape(h, w)[:, 0::2], uu, y.reshape(h, w)[:, 1::2], vv], -1)
+    else:
+        raw = np.dstack([rgb[..., ::-1], np.full((h, w), 255, np.uint8)])
+    raw = raw.tobytes()[: len(raw.tobytes()) - cut]
+    with av.open(str(src)) as inp, av.open(str(dst), "w", format="matroska", options={"allow_raw_vfw": "1"}) as out:
+        out.metadata.update(inp.metadata)
+        mapping = {}
+        for s in inp.streams:
+            title = s.metadata.get("title")
+            if s.type == "video" and title == "COLOR":
+                o = out.add_stream("rawvideo", rate=30)
+                o.width, o.height, o.pix_fmt, o.time_base = w, h, pix_fmt, s.time_base
+            elif s.type == "video" and title == "DEPTH":
+                o = out.add_stream_from_template(s)
+            else:
+                if s.type == "attachment":
+                    out.add_attachment(s.name, s.mimetype, s.data)
+                continue
+            o.metadata.update(s.metadata)
+            mapping[s.index] = o
+        for p in inp.demux([inp.streams[i] for i in mapping]):
+            if not p.size:
+                continue
+            o = mapping[p.stream.index]
+            if o.metadata.get("title") == "COLOR":
+                q = av.Packet(raw)
+                q.pts, q.dts, q.time_base = p.pts, p.dts, p.time_base
+                p = q
+            p.stream = o
+            out.mux(p)
+    data = dst.read_bytes()
+    bitmap = struct.pack("<IiiHHI", 40, 640, -576, 1, 16, 0)  # depth BITMAPINFOHEADER: 16 bits, "BI_RGB"
+    colour_space = b"\x2e\xb5\x24\x84" + bytes(4)  # the track's Matroska ColourSpace element, also zero
+    i = data.index(colour_space, data.index(b"DEPTH"))  # the depth track's (a raw BGRA track has one too)
+    assert data.count(bitmap) == 1
+    data = data[:i + 4] + b"b16g" + data[i + 8:]
+    dst.write_bytes(data.replace(bitmap, bitmap[:-4] + b"b16g"))
+    return dst
+
+
+@pytest.mark.parametrize("pix_fmt", ["nv12", "yuyv422", "bgra"])
+def test_raw_colour_modes(mkv, frame, tmp_path, pix_fmt):
+    path = _raw_color_copy(mkv, tmp_path / f"{pix_fmt}.mkv", pix_fmt, frame.color)
+    with sensors.open(path) as s:
+        (f,) = list(s.frames())
+    assert f.color_encoded is None and f.color.shape == frame.color.shape
+    np.testing.assert_array_equal(f.depth_m, frame.depth_m)
+    err = np.abs(f.color.astype(int) - frame.color.astype(int))
+    assert err.mean() < (0.01 if pix_fmt == "bgra" else 2.5), err.mean()  # YUV 4:2:0 chroma and rounding
+    bad = _raw_color_copy(mkv, tmp_path / f"cut_{pix_fmt}.mkv", pix_fmt, frame.color, cut=100)
+    with sensors.open(bad) as s, pytest.raises(FormatError, match=f"{pix_fmt} frame has .* bytes, expected") as e:
+        list(s.frames())
+    assert str(bad) in str(e.value)
 
 
 # -- bad inputs -----------------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 
 Tracks (found by title or by their ``K4A_*_TRACK`` tag):
 
-* ``COLOR``: MJPG; each packet is one JPEG, decoded with :func:`_io.decode_color` and kept in
-  ``RGBDFrame.color_encoded``. Other colour formats (NV12, YUY2, BGRA) are not supported.
+* ``COLOR``: MJPG (each packet one JPEG, decoded with :func:`_io.decode_color` and kept in
+  ``RGBDFrame.color_encoded``), or raw NV12, YUY2 (k4arecorder's ``720p_NV12``/``720p_YUY2``)
+  or BGRA32 frames in ``V_MS/VFW/FOURCC`` tracks, converted to RGB with OpenCV (BT.601).
 * ``DEPTH``: ``b16g`` raw frames, big-endian uint16 millimetres, 0 = invalid.
 * ``IMU``: blocks of 40-byte samples ``<Q3fQ3f``: accelerometer timestamp [ns], accel xyz [m/s²],
   gyroscope timestamp [ns], gyro xyz [rad/s]. ``IR`` is ignored.
@@ -43,6 +44,7 @@ from functools import partial
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 
 from ..errors import CalibrationError, FormatError
@@ -53,6 +55,13 @@ from ._io import check_depth_units, decode_color, depth_to_metres, make_frame
 
 EBML_MAGIC = b"\x1a\x45\xdf\xa3"
 _SEGMENT_ID = 0x18538067
+# raw colour (FFmpeg pixel format) -> (bytes per pixel, OpenCV conversion to RGB; None: BGRA)
+RAW_COLOR = {
+    "nv12": (1.5, cv2.COLOR_YUV2RGB_NV12),
+    "yuyv422": (2, cv2.COLOR_YUV2RGB_YUY2),
+    "bgra": (4, None),
+    "bgr0": (4, None),
+}
 IMU_SAMPLE = np.dtype([("acc_ts", "<u8"), ("acc", "<f4", 3), ("gyro_ts", "<u8"), ("gyro", "<f4", 3)])
 
 # output (width, height) -> (binned sensor size, crop offset), from the SDK's mode tables
@@ -179,9 +188,11 @@ class K4aMkvReader(Reader):
                 raise FormatError("recording has no DEPTH track (not an Azure Kinect RGB-D recording)", self.path)
             if color is None:
                 raise FormatError("recording has no COLOR track; depth-only recordings are not supported", self.path)
-            if color.codec_context.name != "mjpeg":
-                mode = color.metadata.get("K4A_COLOR_MODE", color.codec_context.name)
-                raise FormatError(f"colour track is {mode}; only MJPG colour is supported", self.path)
+            cc = color.codec_context
+            self._color_format = cc.name if cc.name == "mjpeg" else cc.pix_fmt if cc.name == "rawvideo" else None
+            if self._color_format not in RAW_COLOR and self._color_format != "mjpeg":
+                mode = color.metadata.get("K4A_COLOR_MODE", f"{cc.name}/{cc.pix_fmt}")
+                raise FormatError(f"colour track is {mode}; supported: MJPG, NV12, YUY2, BGRA32", self.path)
             if depth.codec_context.codec_tag != "b16g":
                 raise FormatError(f"depth track codec is '{depth.codec_context.codec_tag}', expected 'b16g'", self.path)
             self._color_size = (color.codec_context.width, color.codec_context.height)
@@ -273,10 +284,13 @@ class K4aMkvReader(Reader):
         depth = depth_to_metres(np.frombuffer(depth_data, ">u2").reshape(h, w), 1000.0)
         check_depth_units(depth, self.path, 1000.0)
         ci, di = self.association.index_a[k], self.association.index_b[k]
+        where = f"{self.path} (colour frame {ci})"
+        jpeg = self._color_format == "mjpeg"
+        color = decode_color(color_data, where) if jpeg else _raw_color(color_data, self._color_format, self._color_size, where)
         return make_frame(
-            int(self._color_ts[ci]), decode_color(color_data, f"{self.path} (colour frame {ci})"), depth,
-            self.calibration.color, self.path, depth_intrinsics=self.calibration.depth,
-            depth_timestamp_ns=int(self._depth_ts[di]), index=k, color_encoded=color_data, color_encoding="jpeg",
+            int(self._color_ts[ci]), color, depth, self.calibration.color, self.path,
+            depth_intrinsics=self.calibration.depth, depth_timestamp_ns=int(self._depth_ts[di]), index=k,
+            color_encoded=color_data if jpeg else None, color_encoding="jpeg" if jpeg else None,
         )
 
     def _frame_records(self) -> Iterator[Record]:
@@ -311,3 +325,17 @@ class K4aMkvReader(Reader):
             for t, a, g in zip(s.timestamps_ns.tolist(), s.accel_mps2, s.gyro_radps, strict=True)
         )
         return heapq.merge(imu, self._frame_records(), key=lambda r: (r.timestamp_ns, r.kind == "rgbd"))
+
+
+def _raw_color(data: bytes, pix_fmt: str, size: tuple[int, int], where: str) -> np.ndarray:
+    """RGB uint8 from one raw NV12 / YUY2 / BGRA frame of ``size`` (width, height)."""
+    w, h = size
+    bpp, code = RAW_COLOR[pix_fmt]
+    if len(data) != int(w * h * bpp):
+        raise FormatError(f"{pix_fmt} frame has {len(data)} bytes, expected {int(w * h * bpp)} for {w}x{h}", where)
+    a = np.frombuffer(data, np.uint8)
+    if pix_fmt == "nv12":
+        return cv2.cvtColor(a.reshape(h * 3 // 2, w), code)
+    if pix_fmt == "yuyv422":
+        return cv2.cvtColor(a.reshape(h, w, 2), code)
+    return np.ascontiguousarray(a.reshape(h, w, 4)[..., 2::-1])
