@@ -277,3 +277,16 @@ def test_volume_rejects_bad_frames():
         TSDFVolume(0.01, depth_min_m=5.0, depth_max_m=4.0)
     with pytest.raises(ConfigError, match="voxel_size_m"):
         ReconstructionConfig.create(voxel_size_m=-1)
+
+
+@pytest.mark.parametrize("frames", [1, 2, 3])
+def test_surfaces_need_weight_threshold_observations(frames):
+    """Mesh, cloud and raycast agree: a surface seen ``weight_threshold`` times is kept."""
+    depth = plane_depth(K, (0.1, 0.05, 1), 1.513)  # tilted, off the voxel grid: no exact zeros
+    for threshold, kept in ((frames, True), (frames + 1, False)):
+        vol = TSDFVolume(0.02, weight_threshold=threshold, bilateral=False, edge_removal=False)
+        for _ in range(frames):
+            vol.integrate(depth, None, K, np.eye(4))
+        assert (not vol.extract_mesh().is_empty) == kept
+        assert (not vol.extract_cloud().is_empty) == kept
+        assert (vol.raycast(np.eye(4), K).depth_m > 0).any() == kept

@@ -12,7 +12,7 @@ import typer
 
 import sensors
 from sensors.formats._atomic import atomic_path
-from spatial.cli import FormatOpt, PathArg, _bar, app, out, parse_settings
+from spatial.cli import FormatOpt, PathArg, _bar, app, err, out, parse_settings
 
 from .. import __version__
 
@@ -31,8 +31,11 @@ def _poses(session, choice: str, max_frames: int | None, tracking: dict):
         if not file.is_file():
             raise ConfigError(f"--poses must be track, gt or a TUM trajectory file; {choice!r} is none of them")
         return read_tum(file), str(file)
+    from sensors.errors import EmptySessionError
     from spatial.fusion import TrackerConfig, track
 
+    if session.num_frames == 0:
+        raise EmptySessionError("the session has no RGB-D frames to track", session.path)
     config = TrackerConfig.create(max_frames=max_frames)
     total = min(session.num_frames, max_frames) if max_frames is not None else session.num_frames
     with _bar("tracking", total) as advance:
@@ -143,3 +146,6 @@ def reconstruct(
         + f": {len(scene.mesh.triangles) if scene.mesh else 0} triangles; wrote {', '.join(p.name for p in written)} to {out_dir}",
         highlight=False,
     )
+    if (scene.mesh is None or scene.mesh.is_empty) and stats["frames_fused"] < config.weight_threshold:
+        err.print(f"[yellow]no surface: a surface needs {config.weight_threshold:g} observations and only "
+                  f"{stats['frames_fused']} frame(s) were fused; for very short captures use --set weight_threshold=1[/]")

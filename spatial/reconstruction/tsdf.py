@@ -293,6 +293,13 @@ class TSDFVolume:
         )
 
     # -- outputs ----------------------------------------------------------------------------------
+    @property
+    def _extract_threshold(self) -> float:
+        """Open3D's extraction keeps voxels with weight *above* its threshold while its raycast
+        keeps those at or above; both here keep weight ≥ ``weight_threshold`` (weights count
+        observations, so one frame fused with ``weight_threshold=1`` gives a surface)."""
+        return max(self.config.weight_threshold - 1e-3, 0.0)
+
     def extract_mesh(self) -> Mesh:
         """Marching-cubes mesh of the zero level set (world frame, vertex colours and normals);
         spilled blocks are brought back first."""
@@ -300,7 +307,7 @@ class TSDFVolume:
         if self.num_blocks == 0:
             return Mesh.empty()
         with o3d.utility.VerbosityContextManager(_QUIET):
-            m = self._vbg.extract_triangle_mesh(self.config.weight_threshold)
+            m = self._vbg.extract_triangle_mesh(self._extract_threshold)
         mesh = Mesh.from_open3d(m)
         if not self.has_color:
             mesh.vertex_colors = None
@@ -312,7 +319,7 @@ class TSDFVolume:
         if self.num_blocks == 0:
             return PointCloud.empty()
         with o3d.utility.VerbosityContextManager(_QUIET):
-            pc = self._vbg.extract_point_cloud(self.config.weight_threshold)
+            pc = self._vbg.extract_point_cloud(self._extract_threshold)
         cloud = PointCloud.from_open3d(pc)
         if cloud.normals is not None:
             n = np.linalg.norm(cloud.normals, axis=1, keepdims=True)
