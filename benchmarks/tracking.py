@@ -249,8 +249,13 @@ def simulator(seconds: float, dropout_s: float) -> dict:
             out[f"lost_sim_{preset}"] = res.stats["lost"]
         out["ate_m_sim_max"] = max(ates.values())
         s, frames, imu, gt = sessions["studio"]
-        P, fps_o3d, _ = open3d_slam(frames, s.calibration.color, gt.T_world_body[gt.index_of(int(frames[0].timestamp_ns))])
-        out["ate_m_sim_studio_open3d_slam"] = ate(gt, Trajectory(np.array([f.timestamp_ns for f in frames]), P)).rmse_m
+
+        def open3d_ate(frames_x: list[RGBDFrame]) -> tuple[float, float, int]:
+            T0 = gt.T_world_body[gt.index_of(int(frames_x[0].timestamp_ns))]
+            P, fps, raised = open3d_slam(frames_x, s.calibration.color, T0)
+            return ate(gt, Trajectory(np.array([f.timestamp_ns for f in frames_x]), P)).rmse_m, fps, raised
+
+        out["ate_m_sim_studio_open3d_slam"], fps_o3d, _ = open3d_ate(frames)
         log(f"sim studio, Open3D SLAM: ATE {100 * out['ate_m_sim_studio_open3d_slam']:.2f} cm at {fps_o3d:.1f} fps")
         # vision failures: a covered lens, a bare wall, and the fastest turn after the IMU's
         # initialisation (first 2 s) seen at 2 frames/s
@@ -260,8 +265,7 @@ def simulator(seconds: float, dropout_s: float) -> dict:
                                ("wall", wall_only(frames, seconds / 2, seconds / 2 + 0.8)),
                                ("fast_turn", fast_turn(frames, t_turn, t_turn + 1.5, keep=15))):
             if name != "fast_turn":  # Open3D's loop on the same frames: does it notice?
-                P, _, raised = open3d_slam(frames_x, s.calibration.color, gt.T_world_body[gt.index_of(int(frames_x[0].timestamp_ns))])
-                a = ate(gt, Trajectory(np.array([f.timestamp_ns for f in frames_x]), P)).rmse_m
+                a, _, raised = open3d_ate(frames_x)
                 out[f"{name}_ate_m_open3d_slam"], out[f"{name}_raised_open3d_slam"] = a, raised
                 log(f"sim studio {name}, Open3D SLAM: {raised} frames raised, the rest reported as tracked; ATE {100 * a:.2f} cm")
             for use in ("on", "off"):

@@ -187,10 +187,10 @@ def test_sevenscenes_segment(shared_data):
     assert ate(gt, res.trajectory).rmse_m < 0.015
 
 
-def test_reconstruct_tracks_a_session_without_poses(sim_session):
-    """``spatial.reconstruct`` with tracked poses: put into the simulator's world through the
-    first camera (where the tracked map starts), the mesh lies on the true room (median 9 mm at
-    2 cm voxels; 3 mm with ground-truth poses)."""
+def test_reconstruct_tracks_the_camera_by_default(sim_session):
+    """``spatial.reconstruct`` tracks the camera unless asked for ground truth. Put into the
+    simulator's world through the first camera (where the tracked map starts), the mesh lies on
+    the true room (median 9 mm at 2 cm voxels; 3 mm with ground-truth poses)."""
     import spatial
     from spatial.eval.reconstruction import distance_to
     from spatial.reconstruction import ReconstructionConfig
