@@ -41,3 +41,10 @@ def test_convert_capture(shared_data, tmp_path):
     assert f"wrote {tmp_path / 'kitchen.mcap'}" in out
     assert "verified: 6 frames with identical timestamps; first frame colour identical: True" in out
     assert (tmp_path / "kitchen.mcap").stat().st_size > 0
+
+
+def test_track_and_scan(shared_data, tmp_path):
+    out = run("track_and_scan.py", shared_data / "7scenes", "--out", tmp_path / "kitchen.glb", "--max-frames", "60")
+    assert "tracked 60 of 60 frames (0 lost" in out and "gravity-aligned: False" in out
+    assert float(out.split("ATE against the ground truth: ")[1].split()[0]) < 2.0  # cm
+    assert f"wrote {tmp_path / 'kitchen.glb'}" in out and (tmp_path / "kitchen.glb").stat().st_size > 100_000
