@@ -46,7 +46,7 @@ $(SIM): $(wildcard sensors/sim/*.py) sensors/formats/mcap.py | install
 demo: install $(SIM)
 	$(VENV)/bin/spatial info $(SIM) | tee $(OUT)/info_sim_studio.txt
 	$(VENV)/bin/spatial replay $(SIM) --rrd $(OUT)/replay_sim_studio.rrd --sheet $(OUT)/frames_sim_studio.png
-	$(VENV)/bin/spatial track $(SIM) --out $(OUT)/track_sim_studio --plot
+	$(VENV)/bin/spatial track $(SIM) --out $(OUT)/track_sim_studio --plot --rrd $(OUT)/track_sim_studio.rrd
 	$(VENV)/bin/spatial reconstruct $(SIM) --poses $(OUT)/track_sim_studio/trajectory.tum --out $(OUT)/reconstruct_sim_studio
 	@if [ -d $(DATA)/7scenes ]; then \
 	  $(VENV)/bin/spatial info $(DATA)/7scenes | tee $(OUT)/info_7scenes.txt && \

@@ -214,7 +214,9 @@ def test_cli_track(sim_session, tmp_path):
     from spatial.cli import app
 
     out = tmp_path / "out"
-    r = CliRunner().invoke(app, ["track", str(sim_session), "--out", str(out), "--max-frames", "40", "--set", "voxel_size_m=0.02"])
+    rrd = tmp_path / "track.rrd"
+    r = CliRunner().invoke(app, ["track", str(sim_session), "--out", str(out), "--max-frames", "40", "--set", "voxel_size_m=0.02",
+                                 "--rrd", str(rrd)])
     assert r.exit_code == 0, r.output
     assert "tracked 40/40 frames" in r.output and "ATE" in r.output
     metrics = json.loads((out / "metrics.json").read_text())
@@ -223,6 +225,16 @@ def test_cli_track(sim_session, tmp_path):
     lines = (out / "tracking.jsonl").read_text().splitlines()
     assert len(lines) == 40 and json.loads(lines[0])["source"] == "start"
     assert len((out / "trajectory.tum").read_text().splitlines()) == 42  # two header lines
+    from rrd import read_rrd
+
+    data = read_rrd(rrd)  # rerun's own reader: the tracked camera per frame, aligned onto the ground truth
+    assert len(data["/world/camera"]["time"]) == 40 and len(data["/tracking/inlier_ratio"]["time"]) == 40
+    with sensors.open(sim_session) as s:
+        gt = s.ground_truth.poses
+    cam = np.array([t[0] for t in data["/world/camera"]["Transform3D:translation"]])
+    ref = np.array([gt.T_world_body[gt.index_of(int(t))][:3, 3] for t in data["/world/camera"]["time"]])
+    assert np.sqrt(np.mean(np.sum((cam - ref) ** 2, 1))) < 0.02
+    assert "/world/ground_truth" in data and "/world/estimate" in data and "/world/keyframes" in data
     rec = tmp_path / "rec"
     for poses in ("track", str(out / "trajectory.tum")):
         r = CliRunner().invoke(app, ["reconstruct", str(sim_session), "--out", str(rec), "--poses", poses,

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from rrd import read_rrd
 
 import sensors
 from sensors.errors import ConfigError, MissingDependencyError
@@ -43,19 +44,6 @@ class SyntheticReader(Reader):
             depth = np.full((24, 32), 1.5 if i < 2 else 1.23456, np.float32)  # the last one is not whole mm
             items.append(Record(int(t), "rgbd", RGBDFrame(int(t), color, depth, K, index=i)))
         return iter(sorted(items, key=lambda r: (r.timestamp_ns, r.kind)))
-
-
-def read_rrd(path: Path) -> dict[str, dict[str, list]]:
-    """Entity path -> column -> values, over every chunk of the recording (rerun's own reader)."""
-    out: dict[str, dict[str, list]] = {}
-    for chunk in rr.chunk.RrdReader(path).store().stream():
-        batch = chunk.to_record_batch()
-        cols = out.setdefault(chunk.entity_path, {})
-        for name in batch.column_names:
-            col = batch.column(name)
-            values = col.cast("int64").to_pylist() if name == "time" else col.to_pylist()
-            cols.setdefault(name, []).extend(values)
-    return out
 
 
 def test_missing_rerun_names_the_viz_extra(monkeypatch, tmp_path):

@@ -26,7 +26,7 @@ def _write_json(path: Path, data: dict) -> None:
     epilog=(
         "Examples:\n\n"
         "  spatial track ../shared/data/7scenes --out kitchen_track\n\n"
-        "  spatial track studio.mcap --out studio_track --imu on --plot\n\n"
+        "  spatial track studio.mcap --out studio_track --imu on --plot --rrd studio_track.rrd\n\n"
         "  spatial track capture.mcap --out t --set voxel_size_m=0.02 --set loop_closure=false\n\n"
         "Any field of spatial.fusion.TrackerConfig can be given with --set KEY=VALUE."
     ),
@@ -44,6 +44,10 @@ def track(
         typer.Option("--set", help="Another TrackerConfig field as KEY=VALUE (repeatable).", show_default=False),
     ] = None,
     plot: Annotated[bool, typer.Option("--plot", help="Also draw trajectory.png (needs the viz extra).")] = False,
+    rrd: Annotated[
+        Path | None,
+        typer.Option("--rrd", help="Also write a rerun recording of the tracking (needs the viz extra).", show_default=False),
+    ] = None,
     format: FormatOpt = None,
 ) -> None:
     """Track the camera through a capture without using its ground truth.
@@ -83,6 +87,10 @@ def track(
         evaluation = evaluate(gt, result.trajectory)
         metrics["ground_truth"] = evaluation
     _write_json(out_dir / "metrics.json", metrics)
+    if rrd is not None:
+        from spatial.viz.rerun_log import log_tracking
+
+        log_tracking(result, rrd, gt)
     if plot and len(result.trajectory):
         draw(gt if evaluation is not None else None, result.trajectory, out_dir / "trajectory.png", title=Path(path).name)
     st = result.stats

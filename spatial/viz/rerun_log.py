@@ -155,3 +155,61 @@ def _log_imu(rr, rec, session: Session, clock: _Clock, until_ns: int | None) -> 
     for name, values in (("accel", imu.accel_mps2), ("gyro", imu.gyro_radps)):
         rec.log(f"imu/{name}", rr.SeriesLines(names=["x", "y", "z"]), static=True)
         rec.send_columns(f"imu/{name}", indexes=index, columns=rr.Scalars.columns(scalars=values[keep]))
+
+
+def log_tracking(result, rrd_path: str | Path, ground_truth: Trajectory | None = None) -> Path:
+    """Write a tracking result (:class:`spatial.fusion.TrackingResult`) to the rerun file
+    ``rrd_path`` (atomically): the tracked camera over time, its path, keyframes and loop
+    closures, per-frame ICP figures and a log line for every frame not tracked by vision.
+
+    With ``ground_truth`` (``T_world_camera``), the estimate is aligned onto it (SE(3), as for
+    ATE) and both paths are drawn. Entities: ``world/estimate`` and ``world/ground_truth``
+    (LineStrips3D), ``world/camera`` (Transform3D per tracked frame), ``world/keyframes``
+    (Points3D), ``world/loops`` (LineStrips3D between the two keyframes of each closure),
+    ``tracking/inlier_ratio``, ``tracking/rmse_mm`` (Scalars), ``tracking/events`` (TextLog).
+    """
+    rr = require("rerun", "viz", "rerun recordings")
+    traj = result.trajectory
+    if ground_truth is not None and len(traj) >= 3:
+        from spatial.eval.trajectory import ate
+
+        A = ate(ground_truth, traj).T_ref_est
+        traj = Trajectory(traj.timestamps_ns, A @ traj.T_world_body, body=traj.body)
+    clock = _Clock(bool(len(traj)) and int(traj.timestamps_ns[0]) > _UNIX_TIME_NS)
+    rrd_path = Path(rrd_path)
+    with atomic_path(rrd_path) as tmp:
+        rec = rr.RecordingStream("spatial", recording_id=uuid.uuid4())
+        rec.set_log_time_enabled(False)
+        rec.save(tmp)
+        try:
+            rec.log("world", rr.ViewCoordinates.RIGHT_HAND_Z_UP, static=True)
+            if ground_truth is not None:
+                rec.log("world/ground_truth", rr.LineStrips3D([ground_truth.positions_m], colors=[[160, 160, 160]]), static=True)
+            if len(traj):
+                rec.log("world/estimate", rr.LineStrips3D([traj.positions_m], colors=[[40, 120, 230]]), static=True)
+                T = traj.T_world_body
+                rec.send_columns("world/camera", indexes=[clock.column(rr, traj.timestamps_ns)],
+                                 columns=rr.Transform3D.columns(translation=T[:, :3, 3], mat3x3=T[:, :3, :3]))
+                at = {int(t): k for k, t in enumerate(traj.timestamps_ns)}
+                kf = [at[int(s.timestamp_ns)] for s in result.status if s.keyframe and int(s.timestamp_ns) in at]
+                if kf:
+                    rec.log("world/keyframes", rr.Points3D(traj.positions_m[kf], radii=0.01), static=True)
+                times = {s.index: int(s.timestamp_ns) for s in result.status}
+                segs = [[traj.positions_m[at[times[a]]], traj.positions_m[at[times[b]]]]
+                        for a, b in result.loops if times.get(a) in at and times.get(b) in at]
+                if segs:
+                    rec.log("world/loops", rr.LineStrips3D(segs, colors=[[230, 90, 40]]), static=True)
+            ts = np.array([s.timestamp_ns for s in result.status], np.int64)
+            for name, values in (("inlier_ratio", [s.inlier_ratio for s in result.status]),
+                                 ("rmse_mm", [1e3 * s.rmse_m for s in result.status])):
+                rec.send_columns(f"tracking/{name}", indexes=[clock.column(rr, ts)],
+                                 columns=rr.Scalars.columns(scalars=np.asarray(values, np.float64)))
+            for s in result.status:
+                if s.source not in ("start", "vision", "vision+imu"):
+                    rec.set_time(TIMELINE, **clock.at(int(s.timestamp_ns)))
+                    level = rr.TextLogLevel.WARN if s.tracked else rr.TextLogLevel.ERROR
+                    rec.log("tracking/events", rr.TextLog(f"frame {s.index}: {s.source}: {s.reason}", level=level))
+            rec.flush()
+        finally:
+            rec.disconnect()
+    return rrd_path
