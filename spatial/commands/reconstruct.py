@@ -20,7 +20,7 @@ from .. import __version__
 def _poses(session, choice: str, max_frames: int | None, tracking: dict):
     """The trajectory ``--poses`` asks for and where it came from; tracking fills ``tracking``
     (statistics, ATE against the ground truth when there is one)."""
-    from sensors.errors import ConfigError
+    from sensors.errors import ConfigError, EmptySessionError
     from spatial.eval.trajectory import ate, read_tum
     from spatial.reconstruction.pipeline import camera_trajectory, has_ground_truth_poses
 
@@ -31,7 +31,6 @@ def _poses(session, choice: str, max_frames: int | None, tracking: dict):
         if not file.is_file():
             raise ConfigError(f"--poses must be track, gt or a TUM trajectory file; {choice!r} is none of them")
         return read_tum(file), str(file)
-    from sensors.errors import EmptySessionError
     from spatial.fusion import TrackerConfig, track
 
     if session.num_frames == 0:

@@ -1,5 +1,5 @@
 """Log a session to a rerun recording (``.rrd``): images, camera frustums along ground truth,
-the ground-truth path and IMU time series. Needs the ``viz`` extra (``rerun-sdk``).
+the ground-truth path and IMU time series (:func:`log_tracking`: a tracking result). Needs the ``viz`` extra (``rerun-sdk``).
 
 Entity layout (world z-up, metres; the camera uses OpenCV axes, rerun's ``RDF``)::
 
@@ -20,6 +20,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -28,6 +29,9 @@ from sensors.formats._atomic import atomic_path
 from sensors.formats._io import metres_to_depth
 from sensors.session import Session
 from sensors.types import CameraIntrinsics, RGBDFrame, Trajectory
+
+if TYPE_CHECKING:
+    from spatial.fusion import TrackingResult
 
 TIMELINE = "time"
 _UNIX_TIME_NS = 10**17  # session clocks past 1973 are taken to be Unix time
@@ -157,7 +161,7 @@ def _log_imu(rr, rec, session: Session, clock: _Clock, until_ns: int | None) -> 
         rec.send_columns(f"imu/{name}", indexes=index, columns=rr.Scalars.columns(scalars=values[keep]))
 
 
-def log_tracking(result, rrd_path: str | Path, ground_truth: Trajectory | None = None) -> Path:
+def log_tracking(result: TrackingResult, rrd_path: str | Path, ground_truth: Trajectory | None = None) -> Path:
     """Write a tracking result (:class:`spatial.fusion.TrackingResult`) to the rerun file
     ``rrd_path`` (atomically): the tracked camera over time, its path, keyframes and loop
     closures, per-frame ICP figures and a log line for every frame not tracked by vision.
