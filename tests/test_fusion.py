@@ -275,3 +275,20 @@ def test_orb_relative_pose_and_pose_graph_loop():
     before = np.linalg.norm(drift[-1][:3, 3] - true[-1][:3, 3])
     after = np.linalg.norm(fixed[-1][:3, 3] - true[-1][:3, 3])
     assert before > 0.03 and after < 0.4 * before  # weights: 7 odometry edges of 5 mm vs a 1 cm loop
+
+
+def test_a_residual_jump_is_a_lost_frame():
+    """A partial misalignment can pass the absolute checks; a residual that jumps against the
+    recent ones cannot."""
+    from spatial.fusion.odometry import OdometryResult
+
+    tr = Tracker(Calibration(color=K), TrackerConfig(imu="off"))
+
+    def result(rmse_m):
+        return OdometryResult(np.eye(4), True, "", 0.99, rmse_m, 0.01, False, np.eye(6), 0.9)
+
+    for k in range(12):
+        assert tr._check_residual(result(0.004 + 0.0002 * (k % 3)), np.eye(4)).ok
+    assert tr._check_residual(result(0.009), np.eye(4)).ok  # 2.1x: noisier, still accepted
+    bad = tr._check_residual(result(0.012), np.eye(4))
+    assert not bad.ok and bad.reason.startswith("residual jump (12.0 mm, 2.9x the recent median 4.2 mm)")

@@ -34,7 +34,8 @@ class TrackerConfig(BaseModel):
     Failure detection (a frame is *lost*, never silently accepted): fewer than
     ``min_valid_depth`` of the pixels with depth, less than ``min_overlap`` of the points landing
     on the map, fewer than ``min_inlier_ratio`` of those matching it,
-    point-to-plane RMS above ``max_rmse_m``, a jump from the prediction above ``max_jump_m`` /
+    point-to-plane RMS above ``max_rmse_m`` or above ``max_rmse_ratio`` times the median of the last
+    30 accepted frames (and 5 mm), a jump from the prediction above ``max_jump_m`` /
     ``max_jump_deg``, or degenerate geometry (the best-aligned share of normals in the weakest direction below
     ``min_constraint``) without IMU support.
     Relocalisation tries the last model view and keyframes (``keyframe_move_m`` /
@@ -82,6 +83,7 @@ class TrackerConfig(BaseModel):
     min_overlap: float = Field(0.15, ge=0, le=1)
     min_inlier_ratio: float = Field(0.5, ge=0, le=1)
     max_rmse_m: float = Field(0.03, gt=0)
+    max_rmse_ratio: float = Field(2.5, gt=1)
     max_jump_m: float = Field(0.15, gt=0)
     max_jump_deg: float = Field(20.0, gt=0)
     min_constraint: float = Field(0.001, ge=0)

@@ -118,6 +118,7 @@ class Tracker:
         self._lost_since: int | None = None
         self._lost_motion: list[tuple[int, np.ndarray]] = []  # (time, pose) of the last tracked frames
         self._imu_only_since: int | None = None
+        self._rmse_recent: list[float] = []  # residuals of the last accepted alignments
         self._timing = {"prepare": 0.0, "track": 0.0, "fuse": 0.0, "render": 0.0, "imu": 0.0, "keyframes": 0.0}
         self.stats: dict = {"relocalisations": 0, "imu_frames": 0, "degenerate_frames": 0}
         # IMU
@@ -172,6 +173,7 @@ class Tracker:
         a = time.perf_counter()
         res = self.odo.track(prep, T_pred)
         self._timing["track"] += time.perf_counter() - a
+        res = self._check_residual(res, T_pred)
         if self.vio is not None:
             return self._fuse_imu(i, t, prep, res)
         if res.ok and res.degenerate:
@@ -181,6 +183,23 @@ class Tracker:
         if not res.ok:
             return self._lose(i, t, res)
         return self._accept(i, t, prep, res.T_map_camera, "vision", res)
+
+    def _check_residual(self, res: OdometryResult, T_pred: np.ndarray) -> OdometryResult:
+        """Reject an alignment whose residual jumped to ``max_rmse_ratio`` times the median of the
+        last accepted frames (a partial misalignment passes the absolute checks but not this)."""
+        c = self.config
+        recent = self._rmse_recent
+        if res.ok and np.isfinite(res.rmse_m):
+            if len(recent) >= 10:
+                ref = float(np.median(recent))
+                if res.rmse_m > max(c.max_rmse_ratio * ref, 0.005):
+                    return OdometryResult(
+                        T_pred, False, f"residual jump ({1e3 * res.rmse_m:.1f} mm, {res.rmse_m / ref:.1f}x the recent "
+                        f"median {1e3 * ref:.1f} mm)", res.inlier_ratio, res.rmse_m, res.constraint, res.degenerate,
+                        res.information, res.overlap)
+            recent.append(res.rmse_m)
+            del recent[:-30]
+        return res
 
     def _start(self, i: int, t: int, prep: Prepared) -> FrameStatus:
         c = self.config
