@@ -7,6 +7,9 @@ user can act on the message alone. ``spatial`` re-exports these.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 class SpatialError(Exception):
@@ -63,3 +66,17 @@ def require(module: str, extra: str, purpose: str = ""):
         return importlib.import_module(module)
     except ImportError as exc:
         raise MissingDependencyError(module, extra, purpose) from exc
+
+
+def validated(model: type[T], what: str, **values) -> T:
+    """``model(**values)`` for a pydantic config model, its validation errors turned into one
+    :class:`ConfigError` ("invalid <what> config: field: problem (got value); …")."""
+    from pydantic import ValidationError
+
+    try:
+        return model(**values)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'config'}: {e['msg']} (got {e.get('input')!r})" for e in exc.errors()
+        )
+        raise ConfigError(f"invalid {what} config: {problems}") from None

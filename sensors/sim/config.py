@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from ..errors import ConfigError
+from ..errors import validated
 from ..types import CameraIntrinsics
 
 Preset = Literal["studio", "kitchen", "bedroom", "apartment"]
@@ -51,13 +51,7 @@ class SimConfig(BaseModel):
     @classmethod
     def create(cls, **values) -> SimConfig:
         """Validate ``values`` into a config, turning pydantic's errors into one :class:`ConfigError`."""
-        try:
-            return cls(**values)
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(map(str, e['loc'])) or 'config'}: {e['msg']} (got {e.get('input')!r})" for e in exc.errors()
-            )
-            raise ConfigError(f"invalid simulation config: {problems}") from None
+        return validated(cls, "simulation", **values)
 
     def intrinsics(self) -> CameraIntrinsics:
         return CameraIntrinsics(

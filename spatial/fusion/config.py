@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from sensors.errors import ConfigError
+from sensors.errors import validated
 
 
 class TrackerConfig(BaseModel):
@@ -121,10 +121,4 @@ class TrackerConfig(BaseModel):
     @classmethod
     def create(cls, **values) -> TrackerConfig:
         """Validate ``values``, turning pydantic's errors into one :class:`ConfigError`."""
-        try:
-            return cls(**values)
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(map(str, e['loc'])) or 'config'}: {e['msg']} (got {e.get('input')!r})" for e in exc.errors()
-            )
-            raise ConfigError(f"invalid tracker config: {problems}") from None
+        return validated(cls, "tracker", **values)
