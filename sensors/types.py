@@ -301,6 +301,16 @@ class Trajectory:
     def positions_m(self) -> np.ndarray:
         return self.T_world_body[:, :3, 3]
 
+    def camera_poses(self, T_imu_camera: np.ndarray | None = None) -> Trajectory | None:
+        """These poses as ``T_world_camera``: themselves for a camera trajectory, moved with
+        ``T_imu_camera`` for an IMU one; ``None`` when that is not possible (another body, or
+        IMU poses without ``T_imu_camera``)."""
+        if self.body == "camera":
+            return self
+        if self.body == "imu" and T_imu_camera is not None:
+            return Trajectory(self.timestamps_ns, self.T_world_body @ T_imu_camera, body="camera")
+        return None
+
     def index_of(self, timestamp_ns: int, max_gap_ns: int = 0) -> int | None:
         """Index of the pose nearest to ``timestamp_ns`` if within ``max_gap_ns``, else ``None``."""
         if len(self) == 0:

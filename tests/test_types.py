@@ -77,3 +77,17 @@ def test_trajectory_interpolation_and_checks():
         Trajectory([5, 5], T)
     with pytest.raises(CalibrationError, match="NaN"):
         Trajectory([0, 1], np.full((2, 4, 4), np.nan))
+
+
+def test_trajectory_camera_poses():
+    T = np.tile(np.eye(4), (2, 1, 1))
+    T[1, 0, 3] = 1.0
+    T_imu_camera = np.eye(4)
+    T_imu_camera[:3, 3] = [0.1, 0.0, 0.0]
+    cam = Trajectory([1, 2], T, body="camera")
+    assert cam.camera_poses() is cam
+    imu = Trajectory([1, 2], T, body="imu")
+    moved = imu.camera_poses(T_imu_camera)
+    assert moved.body == "camera"
+    np.testing.assert_allclose(moved.positions_m, [[0.1, 0, 0], [1.1, 0, 0]])
+    assert imu.camera_poses() is None and Trajectory([1, 2], T, body="hand").camera_poses(T_imu_camera) is None

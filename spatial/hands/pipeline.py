@@ -16,7 +16,7 @@ from .gestures import SceneTargets
 from .landmarker import HandLandmarkerOptions
 from .result import HandsResult
 from .sources import Source, open_source
-from .tracking import HandTracker, TrackerOptions, camera_trajectory
+from .tracking import HandTracker, TrackerOptions
 
 
 def mesh_arrays(mesh) -> tuple[np.ndarray, np.ndarray] | None:
@@ -89,10 +89,10 @@ def track_frames(
             mode = "image" if isinstance(source, Source) and source.kind == "images" else "video"
             landmarker = HandLandmarkerOptions(running_mode=mode)
         poses = trajectory if trajectory is not None else getattr(scene, "trajectory", None)
+        T_imu_camera = None
         if poses is None and session is not None and session.ground_truth is not None:
-            poses = camera_trajectory(session.ground_truth.poses, session.calibration.T_imu_camera)
-        else:
-            poses = camera_trajectory(poses)
+            poses, T_imu_camera = session.ground_truth.poses, session.calibration.T_imu_camera
+        poses = poses.camera_poses(T_imu_camera) if poses is not None and len(poses) else None
         T_cd = session.calibration.T_color_depth if session is not None else None
         with HandTracker(landmarker, options, scene_targets(scene, room), T_cd) as tracker:
             for n, frame in enumerate(frames):

@@ -16,7 +16,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from sensors.errors import EmptySessionError
-from sensors.types import RGBDFrame, Trajectory
+from sensors.types import RGBDFrame
 
 from .filters import OneEuroFilter
 from .gestures import GestureState, SceneTargets, pointing_ray, scores
@@ -56,18 +56,6 @@ class _Track:
 
 def _centroid(h: Hand, space: str) -> np.ndarray:
     return {"world": h.joints_world_m, "camera": h.joints_camera_m}.get(space, h.landmarks_px).mean(axis=0)
-
-
-def camera_trajectory(poses: Trajectory | None, T_imu_camera: np.ndarray | None = None) -> Trajectory | None:
-    """``T_world_camera`` poses from a trajectory of the camera, or of the IMU with
-    ``T_imu_camera``; ``None`` when neither applies."""
-    if poses is None or len(poses) == 0:
-        return None
-    if poses.body == "camera":
-        return poses
-    if poses.body == "imu" and T_imu_camera is not None:
-        return Trajectory(poses.timestamps_ns, poses.T_world_body @ T_imu_camera, body="camera")
-    return None
 
 
 class HandTracker:

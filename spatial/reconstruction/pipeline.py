@@ -41,16 +41,14 @@ def camera_trajectory(session: Session, poses: Trajectory | None = None) -> Traj
             )
     if len(poses) == 0:
         raise EmptySessionError("the given trajectory is empty", session.path)
-    if poses.body == "camera":
-        return poses
+    camera = poses.camera_poses(session.calibration.T_imu_camera)
+    if camera is not None:
+        return camera
     if poses.body == "imu":
-        T_imu_camera = session.calibration.T_imu_camera
-        if T_imu_camera is None:
-            raise CalibrationError(
-                f"{source} are IMU poses and the calibration has no T_imu_camera to turn them into camera poses",
-                session.path,
-            )
-        return Trajectory(poses.timestamps_ns, poses.T_world_body @ T_imu_camera, body="camera")
+        raise CalibrationError(
+            f"{source} are IMU poses and the calibration has no T_imu_camera to turn them into camera poses",
+            session.path,
+        )
     raise CalibrationError(f"{source} are for body '{poses.body}'; expected 'camera' or 'imu'", session.path)
 
 

@@ -96,14 +96,7 @@ class _Clock:
 def _camera_trajectory(session: Session) -> Trajectory | None:
     """Ground-truth camera poses (``T_world_camera``), converted from IMU poses when needed."""
     gt = session.ground_truth.poses if session.ground_truth else None
-    if gt is None or len(gt) == 0:
-        return None
-    if gt.body == "camera":
-        return gt
-    T_imu_camera = session.calibration.T_imu_camera
-    if gt.body == "imu" and T_imu_camera is not None:
-        return Trajectory(gt.timestamps_ns, gt.T_world_body @ T_imu_camera, body="camera")
-    return None
+    return gt.camera_poses(session.calibration.T_imu_camera) if gt is not None and len(gt) else None
 
 
 def _pinhole(rr, K: CameraIntrinsics):
