@@ -254,14 +254,13 @@ def test_cli_track(sim_session, tmp_path):
 
 
 def test_orb_relative_pose_and_pose_graph_loop():
-    from spatial.fusion.icp import Pinhole
     from spatial.fusion.loop import features, match, optimize_pose_graph
 
     T_rel = se3_exp(np.array([0.01, 0.05, -0.02, 0.08, 0.02, -0.05]))
     da, ca = _planes_depth(np.eye(4))
     db, cb = _planes_depth(T_rel)
-    fa = features(ca[..., 0], da, Pinhole.of(K))
-    fb = features(cb[..., 0], db, Pinhole.of(K))
+    fa = features(ca[..., 0], da, K)
+    fb = features(cb[..., 0], db, K)
     T, n = match(fa, fb, np.random.default_rng(0))
     dt, dr = motion(T_rel, T)
     assert n >= 25 and dt < 0.02 and np.degrees(dr) < 1.0, (n, dt, np.degrees(dr))

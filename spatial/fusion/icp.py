@@ -23,31 +23,15 @@ from dataclasses import dataclass, field, replace
 import cv2
 import numpy as np
 
-from sensors.types import orthonormalize
+from sensors.types import CameraIntrinsics, orthonormalize
 
 from .geometry import se3_exp
 
 
-@dataclass(frozen=True)
-class Pinhole:
-    """Intrinsics of one pyramid level."""
-
-    fx: float
-    fy: float
-    cx: float
-    cy: float
-    width: int
-    height: int
-
-    def half(self) -> Pinhole:
-        return Pinhole(self.fx / 2, self.fy / 2, (self.cx + 0.5) / 2 - 0.5, (self.cy + 0.5) / 2 - 0.5,
-                       self.width // 2, self.height // 2)
-
-    @classmethod
-    def of(cls, K, scale: float = 1.0) -> Pinhole:
-        """From a :class:`~sensors.types.CameraIntrinsics` resized by ``scale``."""
-        return cls(K.fx * scale, K.fy * scale, (K.cx + 0.5) * scale - 0.5, (K.cy + 0.5) * scale - 0.5,
-                   round(K.width * scale), round(K.height * scale))
+def half(K: CameraIntrinsics) -> CameraIntrinsics:
+    """Intrinsics of the next pyramid level (2x2 blocks averaged; an odd last row or column is
+    dropped). Distortion is not carried: the pyramids are pinhole."""
+    return CameraIntrinsics(K.fx / 2, K.fy / 2, (K.cx + 0.5) / 2 - 0.5, (K.cy + 0.5) / 2 - 0.5, K.width // 2, K.height // 2)
 
 
 def downsample_depth(depth: np.ndarray, max_spread: float = 0.04) -> np.ndarray:
@@ -90,7 +74,7 @@ class SourceLevel:
     """Valid pixels of one level: points (N, 3) in the camera frame and intensities (N,), and
     the (H, W, 3) vertex map (NaN where invalid)."""
 
-    K: Pinhole
+    K: CameraIntrinsics
     points: np.ndarray
     intensity: np.ndarray
     depth: np.ndarray  # (H, W) the level's depth image
@@ -98,7 +82,7 @@ class SourceLevel:
     image: np.ndarray  # (H, W) intensity in [0, 1]
 
 
-def _backproject(depth: np.ndarray, K: Pinhole, stride: int = 1) -> tuple[np.ndarray, np.ndarray]:
+def _backproject(depth: np.ndarray, K: CameraIntrinsics, stride: int = 1) -> tuple[np.ndarray, np.ndarray]:
     d = depth[::stride, ::stride]
     v, u = np.nonzero(d > 0)
     z = d[v, u]
@@ -122,10 +106,10 @@ class SourcePyramid:
         """``depth_m``/``color`` at the intrinsics ``K``; the finest level is ``scale`` of that size
         (0.5 or 1), each next level half the previous. ``stride`` subsamples the finest level's points."""
         d = np.where((depth_m >= depth_min_m) & (depth_m <= depth_max_m), depth_m, 0).astype(np.float32)
-        Kl = Pinhole.of(K)
+        Kl = K
         while scale < 0.99:
             d = downsample_depth(d)
-            Kl = Kl.half()
+            Kl = half(Kl)
             scale *= 2
         inten = gray(color, d.shape)
         out = []
@@ -135,7 +119,7 @@ class SourcePyramid:
             V[d <= 0] = np.nan
             out.append(SourceLevel(Kl, pts, inten.reshape(-1)[idx], d, V, inten))
             if lv + 1 < levels:
-                d, inten, Kl = downsample_depth(d), downsample_image(inten), Kl.half()
+                d, inten, Kl = downsample_depth(d), downsample_image(inten), half(Kl)
         lv0 = out[0]
         valid = float((lv0.depth > 0).mean())
         return cls(out, valid, float(lv0.intensity.mean()) if len(lv0.intensity) else 0.0,
@@ -146,7 +130,7 @@ class SourcePyramid:
 class TargetLevel:
     """One level of a rendered view, maps flattened to (H*W, ·)."""
 
-    K: Pinhole
+    K: CameraIntrinsics
     vertex: np.ndarray  # (H*W, 3) target camera frame, NaN where empty
     normal: np.ndarray  # (H*W, 3)
     photo: np.ndarray | None  # (H*W, 3) intensity, d/du, d/dv
@@ -158,7 +142,7 @@ class TargetPyramid:
     levels: list[TargetLevel]
 
     @classmethod
-    def build(cls, vertex: np.ndarray, normal: np.ndarray, intensity: np.ndarray | None, K: Pinhole,
+    def build(cls, vertex: np.ndarray, normal: np.ndarray, intensity: np.ndarray | None, K: CameraIntrinsics,
               levels: int = 3) -> TargetPyramid:
         """From (H, W, 3) vertex and normal maps (target camera frame; zero/NaN depth = empty)
         and an optional (H, W) intensity image, at intrinsics ``K``."""
@@ -173,7 +157,7 @@ class TargetPyramid:
             out.append(TargetLevel(K, v.reshape(-1, 3), n.reshape(-1, 3), photo, inten))
             if lv + 1 < levels:
                 h2, w2 = v.shape[0] // 2 * 2, v.shape[1] // 2 * 2
-                v, n, K = v[:h2:2, :w2:2], n[:h2:2, :w2:2], K.half()
+                v, n, K = v[:h2:2, :w2:2], n[:h2:2, :w2:2], half(K)
                 v = np.ascontiguousarray(v)
                 n = np.ascontiguousarray(n)
                 if inten is not None:
@@ -281,7 +265,7 @@ def _step(src: SourceLevel, tgt: TargetLevel, T: np.ndarray, cfg: IcpConfig, max
     return H, b, len(r), float(r @ r), Hg, n_overlap
 
 
-def _bilinear(img: np.ndarray, u: np.ndarray, v: np.ndarray, K: Pinhole) -> np.ndarray:
+def _bilinear(img: np.ndarray, u: np.ndarray, v: np.ndarray, K: CameraIntrinsics) -> np.ndarray:
     """Bilinear lookup of a flattened (H*W, C) image at float pixel coordinates (NaN outside)."""
     u0 = np.clip(np.floor(u), 0, K.width - 2)
     v0 = np.clip(np.floor(v), 0, K.height - 2)
@@ -359,7 +343,7 @@ def _twist_between(T: np.ndarray, T_target: np.ndarray) -> np.ndarray:
     return np.concatenate([w, D[:3, 3]])
 
 
-def vertex_map(depth: np.ndarray, K: Pinhole) -> np.ndarray:
+def vertex_map(depth: np.ndarray, K: CameraIntrinsics) -> np.ndarray:
     """(H, W, 3) camera-frame points of a depth image (zeros where invalid)."""
     h, w = depth.shape
     u = (np.arange(w, dtype=np.float32) - np.float32(K.cx)) / np.float32(K.fx)
@@ -402,9 +386,9 @@ def target_from_frame(depth_m: np.ndarray, color: np.ndarray | None, K, scale: f
                       depth_max_m: float = 4.0) -> TargetPyramid:
     """A target pyramid from a live RGB-D frame (frame-to-frame or keyframe alignment)."""
     d = np.where((depth_m > 0) & (depth_m <= depth_max_m), depth_m, 0).astype(np.float32)
-    Kl = Pinhole.of(K)
+    Kl = K
     while scale < 0.99:
-        d, Kl, scale = downsample_depth(d), Kl.half(), scale * 2
+        d, Kl, scale = downsample_depth(d), half(Kl), scale * 2
     V = vertex_map(d, Kl)
     return TargetPyramid.build(V, normal_map(V), gray(color, d.shape) if color is not None else None, Kl, levels)
 

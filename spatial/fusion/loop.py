@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from sensors.types import CameraIntrinsics
+
 from .geometry import inv, rotation_angle
-from .icp import IcpConfig, IcpResult, Pinhole, SourcePyramid, TargetPyramid, align, normal_map, vertex_map
+from .icp import IcpConfig, IcpResult, SourcePyramid, TargetPyramid, align, normal_map, vertex_map
 
 THUMB = (40, 30)
 
@@ -44,7 +46,7 @@ class Features:
 _ORB = None
 
 
-def features(gray_u8: np.ndarray, depth: np.ndarray, K: Pinhole) -> Features:
+def features(gray_u8: np.ndarray, depth: np.ndarray, K: CameraIntrinsics) -> Features:
     """Up to 1500 ORB keypoints of ``gray_u8`` that have valid depth, back-projected to 3D.
     ``depth`` and its intrinsics ``K`` may be smaller than the image by a power of two. The FAST
     threshold is low (7) so that weakly textured indoor views still give enough matches to
@@ -75,12 +77,12 @@ class Keyframe:
     T_map_camera: np.ndarray
     depth: np.ndarray
     gray: np.ndarray  # uint8
-    K: Pinhole
+    K: CameraIntrinsics
     thumb: np.ndarray = field(repr=False)
     feats: Features = field(repr=False)
 
     @classmethod
-    def create(cls, index: int, timestamp_ns: int, T: np.ndarray, depth: np.ndarray, gray_u8: np.ndarray, K: Pinhole,
+    def create(cls, index: int, timestamp_ns: int, T: np.ndarray, depth: np.ndarray, gray_u8: np.ndarray, K: CameraIntrinsics,
                feature_gray: np.ndarray | None = None) -> Keyframe:
         """``gray_u8`` matches ``depth``; ORB runs on ``feature_gray`` (a larger image) when given."""
         fg = gray_u8 if feature_gray is None else feature_gray

@@ -21,7 +21,6 @@ from .geometry import adjoint, inv, motion
 from .icp import (
     IcpConfig,
     IcpResult,
-    Pinhole,
     SourcePyramid,
     TargetPyramid,
     align,
@@ -158,7 +157,7 @@ class FrameToModel:
         color = None
         if frame.color is not None and frame.color.shape[:2] == d.shape:
             color = cv2.resize(frame.color, (Ks.width, Ks.height), interpolation=cv2.INTER_AREA) if self.scale != 1.0 else frame.color
-        src = SourcePyramid.build(small, color, Pinhole.of(Ks), 1.0, c.levels, c.depth_min_m, c.depth_max_m)
+        src = SourcePyramid.build(small, color, Ks, 1.0, c.levels, c.depth_min_m, c.depth_max_m)
         g = cv2.cvtColor(color, cv2.COLOR_RGB2GRAY) if color is not None else np.zeros(small.shape, np.uint8)
         dark = color is not None and float(g.mean()) < 255 * c.dark_intensity
         return Prepared(frame, src, small, color, Ks, float((d > 0).mean()), dark, g)
@@ -173,7 +172,7 @@ class FrameToModel:
         inten = gray(rc.color, rc.depth_m.shape) if rc.color is not None and self.config.photometric_weight > 0 else None
         # normals from the vertex map: the volume's gradient normals are noisy where few, noisy frames were fused
         normals = normal_map(rc.vertices_camera, 0.1)
-        self.view = TargetPyramid.build(rc.vertices_camera, normals, inten, Pinhole.of(self.K_small), self.config.levels)
+        self.view = TargetPyramid.build(rc.vertices_camera, normals, inten, self.K_small, self.config.levels)
         self.T_ref = np.array(T_map_camera, float)
         self.frames_since_render = 0
         self.view_valid = float((rc.depth_m > 0).mean())

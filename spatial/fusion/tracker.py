@@ -29,7 +29,6 @@ from sensors.types import Calibration, CameraIntrinsics, RGBDFrame, Trajectory
 
 from .config import TrackerConfig
 from .geometry import adjoint, interpolate_pose, inv, motion
-from .icp import Pinhole
 from .imu import imu_gaps
 from .loop import Keyframe, KeyframeDatabase, features, loop_consistent, match, optimize_pose_graph, refine, thumbnail
 from .odometry import FrameToModel, OdometryResult, Prepared
@@ -397,7 +396,7 @@ class Tracker:
                 break
         # 2. keyframes that look alike
         if (not res.ok or res.degenerate) and len(self.db):
-            f = features(prep.feature_gray(), prep.depth, Pinhole.of(prep.K_small))
+            f = features(prep.feature_gray(), prep.depth, prep.K_small)
             for k, _score in self.db.similar(thumbnail(prep.gray), k=3, min_score=0.3):
                 kf = self.db.keyframes[k]
                 T_kf_cur, n = match(kf.feats, f, self.rng)
@@ -438,7 +437,7 @@ class Tracker:
             dt, dr = motion(self.db.keyframes[-1].T_map_camera, T)
             if dt < c.keyframe_move_m and np.degrees(dr) < c.keyframe_turn_deg:
                 return
-        kf = Keyframe.create(i, t, T, prep.depth, prep.gray, Pinhole.of(prep.K_small), prep.feature_gray())
+        kf = Keyframe.create(i, t, T, prep.depth, prep.gray, prep.K_small, prep.feature_gray())
         self.db.add(kf)
         self.anchor[i] = len(self.db) - 1
         st.keyframe = True
