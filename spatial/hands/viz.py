@@ -11,7 +11,6 @@ Entities (world z-up, metres; the camera uses OpenCV axes)::
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import numpy as np
@@ -20,10 +19,9 @@ from sensors.errors import require
 from sensors.formats._atomic import atomic_path
 from sensors.types import RGBDFrame
 
+from ..viz.rerun_log import TIMELINE, start_recording
 from .joints import BONES
 from .result import HandsResult
-
-TIMELINE = "time"
 
 
 class RerunLogger:
@@ -33,10 +31,7 @@ class RerunLogger:
         self.rr = require("rerun", "viz", "rerun recordings")
         self._atomic = atomic_path(rrd_path)
         tmp = self._atomic.__enter__()
-        self.rec = self.rr.RecordingStream("spatial-hands", recording_id=uuid.uuid4())
-        self.rec.set_log_time_enabled(False)
-        self.rec.save(tmp)
-        self.rec.log("world", self.rr.ViewCoordinates.RIGHT_HAND_Z_UP, static=True)
+        self.rec = start_recording(self.rr, tmp, "spatial-hands")
 
     def log(self, frame: RGBDFrame, result: HandsResult, T_world_camera: np.ndarray | None = None) -> None:
         rr, rec = self.rr, self.rec

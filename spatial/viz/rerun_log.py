@@ -61,12 +61,9 @@ def log_session(
     clock = _Clock(bool(session.streams) and session.start_ns > _UNIX_TIME_NS)
 
     with atomic_path(rrd_path) as tmp:
-        rec = rr.RecordingStream("spatial", recording_id=uuid.uuid4())
-        rec.set_log_time_enabled(False)  # only the capture's own clock
-        rec.save(tmp)
+        rec = start_recording(rr, tmp)
         try:
             rec.send_recording_name(f"{session.path.name} ({session.format})")
-            rec.log("world", rr.ViewCoordinates.RIGHT_HAND_Z_UP, static=True)
             cameras = _camera_trajectory(session)
             if cameras is not None:
                 rec.log("world/ground_truth", rr.LineStrips3D([cameras.positions_m]), static=True)
@@ -78,6 +75,16 @@ def log_session(
         finally:
             rec.disconnect()
     return rrd_path
+
+
+def start_recording(rr, path: Path, application_id: str = "spatial"):
+    """A rerun recording stream saving to ``path``: only the capture's own clock (no log-time
+    timeline), ``world`` z-up. The caller flushes and disconnects it."""
+    rec = rr.RecordingStream(application_id, recording_id=uuid.uuid4())
+    rec.set_log_time_enabled(False)
+    rec.save(path)
+    rec.log("world", rr.ViewCoordinates.RIGHT_HAND_Z_UP, static=True)
+    return rec
 
 
 class _Clock:
@@ -175,11 +182,8 @@ def log_tracking(result: TrackingResult, rrd_path: str | Path, ground_truth: Tra
     clock = _Clock(bool(len(traj)) and int(traj.timestamps_ns[0]) > _UNIX_TIME_NS)
     rrd_path = Path(rrd_path)
     with atomic_path(rrd_path) as tmp:
-        rec = rr.RecordingStream("spatial", recording_id=uuid.uuid4())
-        rec.set_log_time_enabled(False)
-        rec.save(tmp)
+        rec = start_recording(rr, tmp)
         try:
-            rec.log("world", rr.ViewCoordinates.RIGHT_HAND_Z_UP, static=True)
             if ground_truth is not None:
                 rec.log("world/ground_truth", rr.LineStrips3D([ground_truth.positions_m], colors=[[160, 160, 160]]), static=True)
             if len(traj):
