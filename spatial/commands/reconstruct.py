@@ -22,7 +22,7 @@ def _poses(session, choice: str, max_frames: int | None, tracking: dict):
     (statistics, ATE against the ground truth when there is one)."""
     from sensors.errors import ConfigError, EmptySessionError
     from spatial.eval.trajectory import ate, read_tum
-    from spatial.reconstruction.pipeline import camera_trajectory, has_ground_truth_poses
+    from spatial.reconstruction.pipeline import camera_trajectory, has_ground_truth_poses, tracked_trajectory
 
     if choice == "gt":
         return camera_trajectory(session), "ground truth"
@@ -31,24 +31,21 @@ def _poses(session, choice: str, max_frames: int | None, tracking: dict):
         if not file.is_file():
             raise ConfigError(f"--poses must be track, gt or a TUM trajectory file; {choice!r} is none of them")
         return read_tum(file), str(file)
-    from spatial.fusion import TrackerConfig, track
+    from spatial.fusion import TrackerConfig
 
     if session.num_frames == 0:
         raise EmptySessionError("the session has no RGB-D frames to track", session.path)
     config = TrackerConfig.create(max_frames=max_frames)
     total = min(session.num_frames, max_frames) if max_frames is not None else session.num_frames
     with _bar("tracking", total) as advance:
-        result = track(session, config, progress=advance)
-    st = result.stats
-    tracking.update(frames=st["frames"], tracked=st["tracked"], lost=st["lost"], fps=st["fps"],
-                    loop_closures=st["loop_closures"], gravity_aligned=result.gravity_aligned)
+        trajectory, st = tracked_trajectory(session, config, advance)
+    tracking.update({k: st[k] for k in ("frames", "tracked", "lost", "fps", "loop_closures", "gravity_aligned")})
     line = f"tracked {st['tracked']}/{st['frames']} frames at {st['fps']:.1f} fps ({st['lost']} lost)"
-    if has_ground_truth_poses(session) and len(result.trajectory) >= 3:
-        gt = camera_trajectory(session)
-        tracking["ate_rmse_m"] = ate(gt, result.trajectory).rmse_m
+    if has_ground_truth_poses(session) and len(trajectory) >= 3:
+        tracking["ate_rmse_m"] = ate(camera_trajectory(session), trajectory).rmse_m
         line += f"; ATE against the ground truth {100 * tracking['ate_rmse_m']:.2f} cm"
     out.print(line, highlight=False)
-    return result.trajectory, "tracked"
+    return trajectory, "tracked"
 
 
 def versions() -> dict[str, str]:
