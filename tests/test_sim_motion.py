@@ -196,6 +196,15 @@ def test_generated_rooms_are_scanned(preset):
             assert np.abs(np.angle(np.exp(1j * (yaw - normal)))).min() < np.arctan(320 / 525)
 
 
+def test_a_walkable_patch_too_small_to_tour_is_refused():
+    # kitchen seed 101 leaves a 20 x 10 cm walkable patch: its tour bounced inside it and smoothing
+    # collapsed it to 0.2 m (a 2.3 s "scan" standing still); now refused like any unplannable world
+    from sensors.sim import SimConfig, plan
+
+    with pytest.raises(ConfigError, match="could not plan a scan trajectory"):
+        plan(SimConfig.create(preset="kitchen", seed=101))
+
+
 def test_duration_is_honoured(room):
     traj = plan_scan(room, np.random.default_rng(3), duration_s=25.0)
     assert traj.duration_s == pytest.approx(25.0, abs=0.02)

@@ -323,17 +323,21 @@ def _shortcut(world: SimWorld, pts: np.ndarray, clearance: float, doors: list) -
 
 
 def _smooth_path(world: SimWorld, pts: np.ndarray, doors: list) -> CubicSpline:
-    """Resample at 5 cm, round the corners with a Gaussian, return P(s) over arc length s."""
+    """Resample at 5 cm, round the corners with a Gaussian, return P(s) over arc length s.
+
+    A smoothing that shortens the path by more than a third is refused (an out-and-back stretch
+    would otherwise collapse onto its turning point), as is one leaving free space."""
     seg = np.linalg.norm(np.diff(pts, axis=0), axis=1)
     s = np.concatenate([[0.0], np.cumsum(seg)])
     ss = np.linspace(0.0, s[-1], max(int(s[-1] / 0.05), 2) + 1)
     dense = np.stack([np.interp(ss, s, pts[:, 0]), np.interp(ss, s, pts[:, 1])], -1)
     for sigma in (8.0, 5.0, 3.0, 2.0):
         sm = gaussian_filter1d(dense, sigma, axis=0, mode="nearest")
-        if _walkable(world, sm, CHECK_CLEARANCE_M + 0.05, doors).all():
+        kept = np.linalg.norm(np.diff(sm, axis=0), axis=1).sum() >= (2 / 3) * s[-1]
+        if kept and _walkable(world, sm, CHECK_CLEARANCE_M + 0.05, doors).all():
             break
     else:
-        raise ConfigError("could not smooth the scan path inside free space")
+        raise ConfigError("could not smooth the scan path inside free space without collapsing it")
     s = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(sm, axis=0), axis=1))])
     su = np.linspace(0.0, s[-1], max(int(s[-1] / 0.05), 2) + 1)  # uniform in arc length: |P'(s)| ≈ 1
     return CubicSpline(su, np.stack([np.interp(su, s, sm[:, 0]), np.interp(su, s, sm[:, 1])], -1))
