@@ -75,3 +75,36 @@ def test_room_bad_inputs(tmp_path):
     assert str(bad) in str(e.value)
     with pytest.raises(FormatError, match="missing"):
         RoomDescription.load_json(tmp_path / "nope.json")
+
+
+def test_room_extensions_round_trip_and_transform(tmp_path):
+    from sensors.room import UNCATEGORISED, RoomSection
+
+    wall = RoomElement("W1", "wall", (4.0, 0.1, 2.6), pose(90, (2, 0, 1.3)))
+    board = RoomElement("O9", UNCATEGORISED, (1.2, 0.05, 0.9), pose(0, (1, 1, 1.2)), confidence="low", label="whiteboard")
+    chair = RoomElement("O1", "chair", (0.5, 0.5, 0.9), pose(10, (0, 1, 0.45)), score=0.82)
+    room = RoomDescription([wall, board, chair], "R", [RoomSection("kitchen", (1.0, 2.0, 0.0))], ["no ceiling seen"])
+    assert [e.identifier for e in room.objects] == ["O9", "O1"]  # uncategorised objects are objects
+    d = room.to_json()
+    assert d["objects"][0]["category"] == {"unknown": {}} and d["objects"][0]["label"] == "whiteboard"
+    assert d["sections"][0]["center"] == [1.0, 0.0, -2.0]  # ARKit y-up
+    back = RoomDescription.load_json(room.save_json(tmp_path / "r.json"))
+    assert back.objects[1].score == pytest.approx(0.82) and back.objects[0].label == "whiteboard"
+    assert back.sections[0].label == "kitchen" and back.sections[0].center_m == (1.0, 2.0, 0.0)
+    assert back.warnings == ["no ceiling seen"]
+    moved = room.transformed(pose(90, (1, 0, 0)))
+    assert np.allclose(moved.objects[1].center_m, [0.0, 0.0, 0.45])
+    assert np.allclose(moved.sections[0].center_m, [-1.0, 1.0, 0.0])
+    assert np.allclose(room.objects[1].center_m, [0, 1, 0.45])  # the original is untouched
+    with pytest.raises(FormatError, match=r"score must lie in \[0, 1\]"):
+        RoomElement("x", "chair", (1, 1, 1), np.eye(4), score=1.5)
+    with pytest.raises(FormatError, match="unknown section label"):
+        RoomSection("garage", (0, 0, 0))
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"walls": [], "objects": "chair"}))
+    with pytest.raises(FormatError, match="'objects' must be a list") as e:
+        RoomDescription.load_json(bad)
+    assert str(bad) in str(e.value)
+    bad.write_text(json.dumps({"walls": [{"identifier": "W", "category": "wall"}]}))
+    with pytest.raises(FormatError, match="invalid room element W"):
+        RoomDescription.load_json(bad)
