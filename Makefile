@@ -36,8 +36,9 @@ $(STAMP): pyproject.toml | system-deps
 	@touch $@
 
 # The default session: a simulated studio scan with full ground truth (regenerated when the
-# simulator changes): tracked (ATE against its ground truth printed) and reconstructed at the
-# tracked poses; then the real 7-Scenes segment when ../shared/data is present.
+# simulator changes): tracked (ATE against its ground truth printed), reconstructed at the
+# tracked poses and turned into a room (walls, openings, objects, floor plan); then the real
+# 7-Scenes segment and the real ScanNet room when ../shared/data is present.
 SIM := $(OUT)/sim_studio.mcap
 $(SIM): $(wildcard sensors/sim/*.py) sensors/formats/mcap.py | install
 	@mkdir -p $(OUT)
@@ -48,12 +49,16 @@ demo: install $(SIM)
 	$(VENV)/bin/spatial replay $(SIM) --rrd $(OUT)/replay_sim_studio.rrd --sheet $(OUT)/frames_sim_studio.png
 	$(VENV)/bin/spatial track $(SIM) --out $(OUT)/track_sim_studio --plot --rrd $(OUT)/track_sim_studio.rrd
 	$(VENV)/bin/spatial reconstruct $(SIM) --poses $(OUT)/track_sim_studio/trajectory.tum --out $(OUT)/reconstruct_sim_studio
+	$(VENV)/bin/spatial rooms $(OUT)/reconstruct_sim_studio/scene --out $(OUT)/rooms_sim_studio
 	@if [ -d $(DATA)/7scenes ]; then \
 	  $(VENV)/bin/spatial info $(DATA)/7scenes | tee $(OUT)/info_7scenes.txt && \
 	  $(VENV)/bin/spatial replay $(DATA)/7scenes --rrd $(OUT)/replay_7scenes.rrd --sheet $(OUT)/frames_7scenes.png && \
 	  $(VENV)/bin/spatial track $(DATA)/7scenes --out $(OUT)/track_7scenes --plot && \
 	  $(VENV)/bin/spatial reconstruct $(DATA)/7scenes --poses $(OUT)/track_7scenes/trajectory.tum --out $(OUT)/reconstruct_7scenes; \
 	else echo "$(DATA)/7scenes not found: skipping the real-capture replay"; fi
+	@if [ -d $(DATA)/scannet_scene0470_00_scan2cad ]; then \
+	  $(VENV)/bin/spatial rooms $(DATA)/scannet_scene0470_00_scan2cad/scene0470_00_vh_clean_2.ply --up z --out $(OUT)/rooms_scannet; \
+	else echo "$(DATA)/scannet_scene0470_00_scan2cad not found: skipping the real room"; fi
 	@echo "outputs written to $(OUT)/"
 
 test: install
@@ -66,6 +71,7 @@ bench: install
 	$(PY) benchmarks/reconstruction.py
 	$(PY) benchmarks/hands.py
 	$(PY) benchmarks/tracking.py
+	$(PY) benchmarks/rooms.py
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .ruff_cache

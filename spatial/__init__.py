@@ -10,6 +10,7 @@ from sensors.errors import (
     SyncError,
 )
 
+from . import rooms as rooms
 from .reconstruction import reconstruct as reconstruct
 
 __all__ = [

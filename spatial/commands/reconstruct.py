@@ -104,6 +104,8 @@ def reconstruct(
         total = min(selected, config.max_frames) if config.max_frames is not None else selected
         with _bar("fusing", total) as advance:
             scene = run(session, config, poses=trajectory, progress=advance)
+        if poses_used == "tracked":  # fused at poses this command tracked: say so, as spatial.reconstruct does
+            scene.metadata.update(poses="tracked", tracking=tracking)
         source_format = session.format
     elapsed = time.perf_counter() - t0
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,271 @@
+"""Doors, windows and open doorways: rectangles in their wall (working frame, metres).
+
+Each wall face is rasterised in its own (t along the wall, z up) coordinates at ``cell_m``, with
+what the surface shows at every cell: the wall itself (surfels on the face plane, facing the
+room), a *recess* (surfaces 2.5-30 cm behind the plane facing the room: a closed door leaf or a
+window's glass and frame set into the wall's thickness), a *hole* (surfaces farther behind, or
+keyframe depth rays that pass through the plane: an open door, a doorway, a window without
+glass), something in front (furniture hiding the wall: no evidence either way) or nothing.
+Recess and hole cells that form a rectangle surrounded by wall become an opening, classified by
+size priors and sill height: from the floor and door-sized → a door (closed when a recess; open
+when a hole with a leaf behind it) or an open doorway (a hole without a leaf); above the floor →
+a window. A flush door is found by colour instead: a door-sized rectangle from the floor whose
+colour differs from the rest of the wall.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .points import Surfels
+from .structure import Structure, Wall
+
+ON_M = 0.025  # |depth| within which a surfel is the wall itself
+RECESS_M = 0.30  # deeper than this behind the face: seen through the wall
+WALL, RECESS, HOLE, HIDDEN, EMPTY = 0, 1, 2, 3, 4
+
+
+@dataclass(frozen=True)
+class Opening:
+    """``kind`` door | window | opening in wall ``wall`` (index into ``Structure.walls``), spanning
+    ``t0..t1`` along its face and ``z0..z1`` in height (metres); ``is_open`` for doors;
+    ``evidence`` how it was found (recess, hole, colour); ``score`` in [0, 1]."""
+
+    kind: str
+    wall: int
+    t0: float
+    t1: float
+    z0: float
+    z1: float
+    is_open: bool | None
+    evidence: str
+    score: float
+
+    @property
+    def width_m(self) -> float:
+        return self.t1 - self.t0
+
+    @property
+    def height_m(self) -> float:
+        return self.z1 - self.z0
+
+
+@dataclass(frozen=True)
+class OpeningSettings:
+    cell_m: float = 0.05
+    min_fill: float = 0.55  # share of recess/hole/empty cells inside the rectangle
+    door_width_m: tuple[float, float] = (0.6, 2.4)
+    door_min_height_m: float = 1.7  # or up to the top of what was seen
+    window_width_m: tuple[float, float] = (0.3, 3.5)
+    window_height_m: tuple[float, float] = (0.3, 2.6)
+    floor_contact_m: float = 0.15
+    colour_delta: float = 25.0  # CIELab distance from the wall's colour for a flush door
+
+
+def _lab(rgb: np.ndarray) -> np.ndarray:
+    """CIELab (OpenCV's 8-bit scaling) of (N, 3) uint8 RGB colours."""
+    import cv2
+
+    if len(rgb) == 0:
+        return np.zeros((0, 3))
+    return cv2.cvtColor(rgb.reshape(-1, 1, 3).astype(np.uint8), cv2.COLOR_RGB2LAB).reshape(-1, 3).astype(np.float64)
+
+
+def wall_grid(wall: Wall, st: Structure, s: Surfels, rays: np.ndarray | None, cfg: OpeningSettings) -> tuple[np.ndarray, np.ndarray | None]:
+    """Cell states (nz, nt) of ``wall``'s face (rows from the floor up) and the mean Lab colour of
+    the surface seen at each cell, the wall or a recess (nz, nt, 3; NaN where none), when there
+    are colours. ``rays`` (M, 2): (t, z) points where
+    keyframe depth rays crossed this face's plane and went on beyond it."""
+    f, lv = wall.face, st.level
+    nt = max(int(np.ceil(f.length_m / cfg.cell_m)), 1)
+    nz = max(int(np.ceil(lv.height_m / cfg.cell_m)), 1)
+    t = s.xyz[:, :2] @ f.direction
+    z = s.xyz[:, 2] - lv.floor_z
+    d = f.offset - s.xyz[:, :2] @ f.normal  # > 0 behind the face
+    near = (t > f.t0) & (t < f.t1) & (z >= 0) & (z < lv.height_m) & (d > -1.5) & (d < 3.0)
+    ti = np.minimum(((t[near] - f.t0) / cfg.cell_m).astype(int), nt - 1)
+    zi = np.minimum((z[near] / cfg.cell_m).astype(int), nz - 1)
+    dn, a = d[near], s.area_m2[near]
+    facing = s.normals[near, :2] @ f.normal
+    surface = (np.abs(dn) < 2 * ON_M) & (facing > 0.5)
+    if surface.any():  # depths from the wall's median surface (the face itself sits at its front)
+        order = np.argsort(dn[surface])
+        half = np.searchsorted(np.cumsum(a[surface][order]), a[surface].sum() / 2)
+        dn = dn - dn[surface][order][min(half, surface.sum() - 1)]
+    cell = cfg.cell_m**2
+
+    def layer(mask):
+        return np.bincount(zi[mask] * nt + ti[mask], a[mask], nz * nt).reshape(nz, nt)
+
+    on = layer((np.abs(dn) <= ON_M) & (facing > 0.5))
+    rec = layer((dn > ON_M) & (dn <= RECESS_M) & (facing > 0.5))
+    far = layer(dn > RECESS_M)
+    front = layer(dn < -0.05)
+    if rays is not None and len(rays):
+        ri = np.minimum(((rays[:, 0] - f.t0) / cfg.cell_m).astype(int), nt - 1)
+        rz = np.minimum(((rays[:, 1] - lv.floor_z) / cfg.cell_m).astype(int), nz - 1)
+        ok = (ri >= 0) & (rz >= 0)
+        far = far + cell * np.bincount(rz[ok] * nt + ri[ok], minlength=nz * nt).reshape(nz, nt)
+    state = np.full((nz, nt), EMPTY, np.int8)
+    state[front > 0.2 * cell] = HIDDEN
+    state[far > 0.1 * cell] = HOLE
+    state[rec > 0.25 * cell] = RECESS
+    state[on > 0.25 * cell] = WALL
+    colours = None
+    if s.colors is not None:  # colour of the surface seen at each cell: the wall, or what is set into it
+        seen = (dn >= -ON_M) & (dn <= RECESS_M) & (facing > 0.5)
+        lab = _lab(s.colors[near][seen])
+        idx = zi[seen] * nt + ti[seen]
+        w = a[seen]
+        total = np.bincount(idx, w, nz * nt)
+        colours = np.stack([np.bincount(idx, w * lab[:, k], nz * nt) for k in range(3)], 1)
+        colours = (colours / np.maximum(total, 1e-12)[:, None]).reshape(nz, nt, 3)
+        colours[(total == 0).reshape(nz, nt)] = np.nan
+    return state, colours
+
+
+def _rectangles(mask: np.ndarray) -> list[tuple[int, int, int, int, np.ndarray]]:
+    """Bounding boxes (r0, r1, c0, c1) exclusive ends and the component mask of ``mask``'s
+    4-connected components."""
+    import cv2
+
+    n, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=4)
+    out = []
+    for k in range(1, n):
+        rr, cc = np.nonzero(labels == k)
+        out.append((rr.min(), rr.max() + 1, cc.min(), cc.max() + 1, labels == k))
+    return out
+
+
+def _classify(kind_hint: str, width: float, z0: float, z1: float, seen_top: float, hole_share: float,
+              leaf: bool, cfg: OpeningSettings) -> tuple[str, bool | None] | None:
+    """(kind, is_open) from size priors, or None when the rectangle fits no opening."""
+    from_floor = z0 <= cfg.floor_contact_m
+    tall = z1 >= min(cfg.door_min_height_m, seen_top - 0.1)
+    if from_floor and tall and cfg.door_width_m[0] <= width <= cfg.door_width_m[1]:
+        if hole_share < 0.5:
+            return "door", False
+        return ("door", True) if leaf else ("opening", None)
+    if kind_hint == "colour":
+        return None
+    if cfg.window_width_m[0] <= width <= cfg.window_width_m[1] and \
+            cfg.window_height_m[0] <= z1 - z0 <= cfg.window_height_m[1] and (not from_floor or width < cfg.door_width_m[0]):
+        return "window", None
+    return None
+
+
+def _leaf_behind(wall: Wall, st: Structure, s: Surfels, t0: float, t1: float) -> bool:
+    """Whether a vertical surface stands beyond the wall within a door's width of either jamb (an
+    open door's leaf)."""
+    f = wall.face
+    d = f.offset - s.xyz[:, :2] @ f.normal
+    t = s.xyz[:, :2] @ f.direction
+    z = s.xyz[:, 2] - st.level.floor_z
+    width = t1 - t0
+    beyond = (d > wall.thickness_m + 0.02) & (d < width + 0.3) & (t > t0 - width) & (t < t1 + width)
+    beyond &= (z > 0.3) & (z < 1.8) & (np.abs(s.normals[:, 2]) < 0.3)
+    return float(s.area_m2[beyond].sum()) > 0.1 * width * 1.5
+
+
+def find_openings(st: Structure, s: Surfels, rays: list[np.ndarray | None] | None = None,
+                  cfg: OpeningSettings = OpeningSettings()) -> list[Opening]:
+    """Openings of every wall of ``st`` (``rays[k]`` as in :func:`wall_grid` for wall ``k``)."""
+    out: list[Opening] = []
+    seen_top = st.level.height_m
+    grids = [wall_grid(wall, st, s, rays[k] if rays else None, cfg) for k, wall in enumerate(st.walls)]
+    samples = [c[(g == WALL) & ~np.isnan(c[..., 0])] for g, c in grids if c is not None]
+    samples = [x for x in samples if len(x)]
+    reference = np.median(np.vstack(samples), axis=0) if samples else None  # the room's wall colour
+    for k, (wall, (state, colours)) in enumerate(zip(st.walls, grids)):
+        found = _from_depth(k, wall, st, s, state, colours, reference, seen_top, cfg)
+        if colours is not None and reference is not None:
+            taken = np.zeros(state.shape, bool)
+            for o in found:
+                taken[:, int((o.t0 - wall.face.t0) / cfg.cell_m):int(np.ceil((o.t1 - wall.face.t0) / cfg.cell_m))] = True
+            found += _from_colour(k, wall, state, colours, reference, taken, seen_top, cfg)
+        out += found
+    return out
+
+
+def _differs(colours: np.ndarray | None, reference: np.ndarray | None, r0: int, r1: int, c0: int, c1: int,
+             cfg: OpeningSettings) -> bool | None:
+    """Whether the cells of the rectangle that show colour differ from the room's wall colour
+    (median CIELab distance above ``colour_delta``); None when there is no colour to tell."""
+    if colours is None or reference is None:
+        return None
+    inside = colours[r0:r1, c0:c1].reshape(-1, 3)
+    inside = inside[~np.isnan(inside[:, 0])]
+    if len(inside) < 4:
+        return None
+    return bool(np.median(np.linalg.norm(inside - reference, axis=1)) > cfg.colour_delta)
+
+
+def _from_depth(k: int, wall: Wall, st: Structure, s: Surfels, state: np.ndarray, colours: np.ndarray | None,
+                reference: np.ndarray | None, seen_top: float, cfg: OpeningSettings) -> list[Opening]:
+    import cv2
+
+    c = cfg.cell_m
+    evidence = np.isin(state, (RECESS, HOLE))
+    evidence = cv2.morphologyEx(evidence.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8)).astype(bool)
+    out = []
+    for r0, r1, c0, c1, _comp in _rectangles(evidence):
+        box = state[r0:r1, c0:c1]
+        if box.size < 16:
+            continue
+        fill = np.isin(box, (RECESS, HOLE, EMPTY)).mean()
+        if fill < cfg.min_fill:
+            continue
+        ev = np.isin(box, (RECESS, HOLE))
+        hole_share = (box == HOLE).sum() / max(ev.sum(), 1)
+        t0, t1 = wall.face.t0 + c0 * c, wall.face.t0 + c1 * c
+        z0, z1 = r0 * c, min(r1 * c, seen_top)
+        leaf = hole_share >= 0.5 and _leaf_behind(wall, st, s, t0, t1)
+        kind = _classify("depth", t1 - t0, z0, z1, seen_top, hole_share, leaf, cfg)
+        if kind is None:
+            continue
+        if hole_share < 0.5 and not _framed(state, r0, r1, c0, c1, kind[0]):
+            continue  # a recess reaching the end of the wall: a bent or doubled wall surface, not an opening
+        if kind == ("door", False) and _differs(colours, reference, r0, r1, c0, c1, cfg) is False:
+            continue  # a closed door differs from the wall in colour (or it is just the wall, fitted off)
+        z0 = 0.0 if z0 <= cfg.floor_contact_m and kind[0] != "window" else z0
+        score = float(np.clip(fill * (0.5 + 0.5 * ev.mean()), 0, 1))
+        out.append(Opening(kind[0], k, t0, t1, z0, z1, kind[1], "hole" if hole_share >= 0.5 else "recess", score))
+    return out
+
+
+def _framed(state: np.ndarray, r0: int, r1: int, c0: int, c1: int, kind: str) -> bool:
+    """Whether the wall shows (or furniture hides it) on both sides of the rectangle, and below
+    a window."""
+
+    def wall_share(block):
+        return np.isin(block, (WALL, HIDDEN)).mean() if block.size else 0.0
+
+    sides = wall_share(state[r0:r1, max(c0 - 2, 0):c0]) > 0.3 and wall_share(state[r0:r1, c1:c1 + 2]) > 0.3
+    below = kind != "window" or wall_share(state[max(r0 - 2, 0):r0, c0:c1]) > 0.3 or r0 == 0
+    return bool(sides and below)
+
+
+def _from_colour(k: int, wall: Wall, state: np.ndarray, colours: np.ndarray, reference: np.ndarray, taken: np.ndarray,
+                 seen_top: float, cfg: OpeningSettings) -> list[Opening]:
+    """Flush doors: door-sized rectangles from the floor whose colour differs from the room's walls."""
+    import cv2
+
+    c = cfg.cell_m
+    valid = (state == WALL) & ~np.isnan(colours[..., 0])
+    delta = np.linalg.norm(np.nan_to_num(colours - reference, nan=0.0), axis=2)
+    odd = valid & (delta > cfg.colour_delta) & ~taken
+    odd = cv2.morphologyEx(odd.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
+    out = []
+    for r0, r1, c0, c1, comp in _rectangles(odd):
+        fill = comp[r0:r1, c0:c1].mean()
+        inside = colours[r0:r1, c0:c1][comp[r0:r1, c0:c1]]
+        spread = np.nanstd(inside, axis=0)  # lighting varies the lightness more than the hue
+        if fill < 0.8 or spread[0] > 25 or spread[1:].max() > 8:
+            continue
+        t0, t1 = wall.face.t0 + c0 * c, wall.face.t0 + c1 * c
+        kind = _classify("colour", t1 - t0, r0 * c, min(r1 * c, seen_top), seen_top, 0.0, False, cfg)
+        if kind is not None:
+            out.append(Opening("door", k, t0, t1, 0.0, min(r1 * c, seen_top), False, "colour", float(fill)))
+    return out
