@@ -2,7 +2,9 @@
 up-facing and down-facing surfaces.
 
 A floor is the lowest height where at least ``min_floor_m2`` of up-facing surface lies within a
-few centimetres (table tops and seats are higher and smaller); another story is a further floor
+few centimetres (table tops and seats are higher and smaller), covering a tenth of the walls'
+extent at least, with little vertical surface going on below (else the floor is out of view and
+that was a seat, a bed or a table); another story is a further floor
 peak at least ``story_gap_m`` above, under its own ceiling. A ceiling is the highest down-facing
 peak of at least a tenth of its floor's area; scans that stop below the ceiling (ScanNet stops
 at about 1.4 m) have none, and the walls then end at the top of what was seen.
@@ -61,6 +63,14 @@ def find_levels(s: Surfels, min_floor_m2: float = 0.5, story_gap_m: float = 2.0)
         return []
     biggest = max(a for _, a in floors)
     floors = [(z, a) for z, a in floors if a >= 0.25 * biggest]
+    vertical = np.abs(s.normals[:, 2]) < 0.3
+    rel = s.xyz[:, 2] - floors[0][0]
+    below = s.area_m2[vertical & (rel > -0.35) & (rel < -0.05)].sum()
+    above = s.area_m2[vertical & (rel > 0.05) & (rel < 0.35)].sum()
+    xy = s.xyz[vertical & (rel > 0), :2]
+    span = np.ptp(xy, axis=0).prod() if len(xy) else 0.0
+    if below > 0.15 * above or floors[0][1] < 0.1 * span:
+        return []  # walls go on below it, or it covers a sliver of the room: a seat or a bed, not a floor
     stories: list[tuple[float, float]] = [floors[0]]
     for z, a in floors[1:]:
         if z - stories[-1][0] >= story_gap_m:

@@ -4,7 +4,7 @@ Each wall face is rasterised in its own (t along the wall, z up) coordinates at 
 what the surface shows at every cell: the wall itself (surfels on the face plane, facing the
 room), a *recess* (surfaces 2.5-30 cm behind the plane facing the room: a closed door leaf or a
 window's glass and frame set into the wall's thickness), a *hole* (surfaces farther behind, or
-keyframe depth rays that pass through the plane: an open door, a doorway, a window without
+keyframes whose depth ran past the plane there: an open door, a doorway, a window without
 glass), something in front (furniture hiding the wall: no evidence either way) or nothing.
 Recess and hole cells that form a rectangle surrounded by wall become an opening, classified by
 size priors and sill height: from the floor and door-sized → a door (closed when a recess; open
@@ -73,11 +73,59 @@ def _lab(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(rgb.reshape(-1, 1, 3).astype(np.uint8), cv2.COLOR_RGB2LAB).reshape(-1, 3).astype(np.float64)
 
 
-def wall_grid(wall: Wall, st: Structure, s: Surfels, rays: np.ndarray | None, cfg: OpeningSettings) -> tuple[np.ndarray, np.ndarray | None]:
-    """Cell states (nz, nt) of ``wall``'s face (rows from the floor up) and the mean Lab colour of
-    the surface seen at each cell, the wall or a recess (nz, nt, 3; NaN where none), when there
-    are colours. ``rays`` (M, 2): (t, z) points where
-    keyframe depth rays crossed this face's plane and went on beyond it."""
+@dataclass(frozen=True)
+class WallGrid:
+    """One wall face rasterised (rows from the floor up, columns along the face): ``state`` per
+    cell (WALL, RECESS, HOLE, HIDDEN, EMPTY), ``colours`` the mean CIELab of the surface seen there
+    (the wall or what is set into it; NaN where none; None without colours) and ``recess_m`` the
+    mean depth of recessed surfaces behind the wall's surface (NaN where none)."""
+
+    state: np.ndarray
+    colours: np.ndarray | None
+    recess_m: np.ndarray
+
+
+@dataclass(frozen=True)
+class View:
+    """A keyframe in the working frame: ``T_work_camera`` (OpenCV axes), its intrinsics and depth
+    (metres, 0 = no return)."""
+
+    T_work_camera: np.ndarray
+    intrinsics: object
+    depth_m: np.ndarray
+
+
+def see_through(wall: Wall, st: Structure, views: list[View], nz: int, nt: int, cfg: OpeningSettings) -> np.ndarray:
+    """Per cell of ``wall``'s face, how many views looked through it: the cell's centre lies in
+    the image, in front of the camera, within 60° of the face's normal, and the depth there runs
+    past it by 30 cm (or has no return while the wall around was in range)."""
+    f, lv = wall.face, st.level
+    tt = f.t0 + (np.arange(nt) + 0.5) * cfg.cell_m
+    zz = lv.floor_z + (np.arange(nz) + 0.5) * cfg.cell_m
+    xy = f.offset * f.normal + tt[:, None] * f.direction  # (nt, 2)
+    P = np.concatenate([np.repeat(xy[None], nz, 0), np.repeat(zz[:, None, None], nt, 1)], axis=2).reshape(-1, 3)
+    count = np.zeros(len(P), int)
+    for v in views:
+        R, c = v.T_work_camera[:3, :3], v.T_work_camera[:3, 3]
+        ray = P - c
+        dist = np.linalg.norm(ray, axis=1)
+        facing = -(ray[:, :2] @ f.normal) / np.maximum(dist, 1e-9) > 0.5  # seen from the room, ≤ 60°
+        pc = ray @ R
+        K, depth = v.intrinsics, v.depth_m
+        with np.errstate(divide="ignore", invalid="ignore"):
+            u = np.round(K.fx * pc[:, 0] / pc[:, 2] + K.cx).astype(np.int64, copy=False)
+            w = np.round(K.fy * pc[:, 1] / pc[:, 2] + K.cy).astype(np.int64, copy=False)
+        ok = facing & (pc[:, 2] > 0.3) & (u >= 0) & (u < depth.shape[1]) & (w >= 0) & (w < depth.shape[0])
+        d = np.zeros(len(P))
+        d[ok] = depth[w[ok], u[ok]]
+        beyond = ok & (d > pc[:, 2] + 0.3)
+        count += beyond
+    return count.reshape(nz, nt)
+
+
+def wall_grid(wall: Wall, st: Structure, s: Surfels, views: list[View] | None, cfg: OpeningSettings) -> WallGrid:
+    """The :class:`WallGrid` of ``wall``'s face; ``views`` (keyframes) add free-space evidence:
+    a cell two views looked through is a hole."""
     f, lv = wall.face, st.level
     nt = max(int(np.ceil(f.length_m / cfg.cell_m)), 1)
     nz = max(int(np.ceil(lv.height_m / cfg.cell_m)), 1)
@@ -100,17 +148,17 @@ def wall_grid(wall: Wall, st: Structure, s: Surfels, rays: np.ndarray | None, cf
         return np.bincount(zi[mask] * nt + ti[mask], a[mask], nz * nt).reshape(nz, nt)
 
     on = layer((np.abs(dn) <= ON_M) & (facing > 0.5))
-    rec = layer((dn > ON_M) & (dn <= RECESS_M) & (facing > 0.5))
+    recessed = (dn > ON_M) & (dn <= RECESS_M) & (facing > 0.5)
+    rec = layer(recessed)
+    with np.errstate(invalid="ignore"):
+        recess_m = np.bincount(zi[recessed] * nt + ti[recessed], a[recessed] * dn[recessed], nz * nt).reshape(nz, nt) / rec
     far = layer(dn > RECESS_M)
     front = layer(dn < -0.05)
-    if rays is not None and len(rays):
-        ri = np.minimum(((rays[:, 0] - f.t0) / cfg.cell_m).astype(int), nt - 1)
-        rz = np.minimum(((rays[:, 1] - lv.floor_z) / cfg.cell_m).astype(int), nz - 1)
-        ok = (ri >= 0) & (rz >= 0)
-        far = far + cell * np.bincount(rz[ok] * nt + ri[ok], minlength=nz * nt).reshape(nz, nt)
     state = np.full((nz, nt), EMPTY, np.int8)
     state[front > 0.2 * cell] = HIDDEN
     state[far > 0.1 * cell] = HOLE
+    if views:
+        state[see_through(wall, st, views, nz, nt, cfg) >= 2] = HOLE
     state[rec > 0.25 * cell] = RECESS
     state[on > 0.25 * cell] = WALL
     colours = None
@@ -123,7 +171,7 @@ def wall_grid(wall: Wall, st: Structure, s: Surfels, rays: np.ndarray | None, cf
         colours = np.stack([np.bincount(idx, w * lab[:, k], nz * nt) for k in range(3)], 1)
         colours = (colours / np.maximum(total, 1e-12)[:, None]).reshape(nz, nt, 3)
         colours[(total == 0).reshape(nz, nt)] = np.nan
-    return state, colours
+    return WallGrid(state, colours, recess_m)
 
 
 def _rectangles(mask: np.ndarray) -> list[tuple[int, int, int, int, np.ndarray]]:
@@ -169,17 +217,18 @@ def _leaf_behind(wall: Wall, st: Structure, s: Surfels, t0: float, t1: float) ->
     return float(s.area_m2[beyond].sum()) > 0.1 * width * 1.5
 
 
-def find_openings(st: Structure, s: Surfels, rays: list[np.ndarray | None] | None = None,
+def find_openings(st: Structure, s: Surfels, views: list[View] | None = None,
                   cfg: OpeningSettings = OpeningSettings()) -> list[Opening]:
-    """Openings of every wall of ``st`` (``rays[k]`` as in :func:`wall_grid` for wall ``k``)."""
+    """Openings of every wall of ``st``; ``views`` (keyframes) add free-space evidence."""
     out: list[Opening] = []
     seen_top = st.level.height_m
-    grids = [wall_grid(wall, st, s, rays[k] if rays else None, cfg) for k, wall in enumerate(st.walls)]
-    samples = [c[(g == WALL) & ~np.isnan(c[..., 0])] for g, c in grids if c is not None]
+    grids = [wall_grid(wall, st, s, views, cfg) for wall in st.walls]
+    samples = [g.colours[(g.state == WALL) & ~np.isnan(g.colours[..., 0])] for g in grids if g.colours is not None]
     samples = [x for x in samples if len(x)]
     reference = np.median(np.vstack(samples), axis=0) if samples else None  # the room's wall colour
-    for k, (wall, (state, colours)) in enumerate(zip(st.walls, grids)):
-        found = _from_depth(k, wall, st, s, state, colours, reference, seen_top, cfg)
+    for k, (wall, grid) in enumerate(zip(st.walls, grids)):
+        state, colours = grid.state, grid.colours
+        found = _distinct(_from_depth(k, wall, st, s, grid, reference, seen_top, cfg))
         if colours is not None and reference is not None:
             taken = np.zeros(state.shape, bool)
             for o in found:
@@ -202,18 +251,20 @@ def _differs(colours: np.ndarray | None, reference: np.ndarray | None, r0: int, 
     return bool(np.median(np.linalg.norm(inside - reference, axis=1)) > cfg.colour_delta)
 
 
-def _from_depth(k: int, wall: Wall, st: Structure, s: Surfels, state: np.ndarray, colours: np.ndarray | None,
-                reference: np.ndarray | None, seen_top: float, cfg: OpeningSettings) -> list[Opening]:
+def _from_depth(k: int, wall: Wall, st: Structure, s: Surfels, grid: WallGrid, reference: np.ndarray | None,
+                seen_top: float, cfg: OpeningSettings) -> list[Opening]:
     import cv2
 
+    state, colours = grid.state, grid.colours
     c = cfg.cell_m
     evidence = np.isin(state, (RECESS, HOLE))
     evidence = cv2.morphologyEx(evidence.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8)).astype(bool)
     out = []
     for r0, r1, c0, c1, _comp in _rectangles(evidence):
-        box = state[r0:r1, c0:c1]
-        if box.size < 16:
+        if (r1 - r0) * (c1 - c0) < 16:
             continue
+        r0, r1, c0, c1 = _grow(state, r0, r1, c0, c1)
+        box = state[r0:r1, c0:c1]
         fill = np.isin(box, (RECESS, HOLE, EMPTY)).mean()
         if fill < cfg.min_fill:
             continue
@@ -227,12 +278,51 @@ def _from_depth(k: int, wall: Wall, st: Structure, s: Surfels, state: np.ndarray
             continue
         if hole_share < 0.5 and not _framed(state, r0, r1, c0, c1, kind[0]):
             continue  # a recess reaching the end of the wall: a bent or doubled wall surface, not an opening
-        if kind == ("door", False) and _differs(colours, reference, r0, r1, c0, c1, cfg) is False:
-            continue  # a closed door differs from the wall in colour (or it is just the wall, fitted off)
+        if kind == ("door", False) and not _leaf_like(grid.recess_m[r0:r1, c0:c1]) and \
+                _differs(colours, reference, r0, r1, c0, c1, cfg) is not True:
+            continue  # a closed door is a flat leaf set into the wall, or differs from it in colour
         z0 = 0.0 if z0 <= cfg.floor_contact_m and kind[0] != "window" else z0
         score = float(np.clip(fill * (0.5 + 0.5 * ev.mean()), 0, 1))
         out.append(Opening(kind[0], k, t0, t1, z0, z1, kind[1], "hole" if hole_share >= 0.5 else "recess", score))
     return out
+
+
+def _distinct(openings: list[Opening]) -> list[Opening]:
+    """The best-scoring of openings of one wall that overlap (a rectangle found twice)."""
+    kept: list[Opening] = []
+    for o in sorted(openings, key=lambda o: -o.score):
+        if all(min(o.t1, k.t1) - max(o.t0, k.t0) <= 0.3 * min(o.width_m, k.width_m)
+               or min(o.z1, k.z1) - max(o.z0, k.z0) <= 0 for k in kept):
+            kept.append(o)
+    return kept
+
+
+def _grow(state: np.ndarray, r0: int, r1: int, c0: int, c1: int) -> tuple[int, int, int, int]:
+    """Widen a rectangle sideways and down over cells that show no wall and hide nothing (parts
+    of an opening seen through to nothing, or not seen at all), and up too when it stands on the
+    floor (a doorway's head is rarely seen through): (r0, r1, c0, c1)."""
+    def open_share(block):
+        return np.isin(block, (RECESS, HOLE, EMPTY)).mean() if block.size else 0.0
+
+    while c0 > 0 and open_share(state[r0:r1, c0 - 1]) >= 0.7:
+        c0 -= 1
+    while c1 < state.shape[1] and open_share(state[r0:r1, c1]) >= 0.7:
+        c1 += 1
+    while r0 > 0 and open_share(state[r0 - 1, c0:c1]) >= 0.7:
+        r0 -= 1
+    while r0 == 0 and r1 < state.shape[0] and open_share(state[r1, c0:c1]) >= 0.7:
+        r1 += 1
+    return r0, r1, c0, c1
+
+
+def _leaf_like(depths: np.ndarray, max_spread_m: float = 0.012) -> bool:
+    """Whether the recessed cells of a rectangle lie on one plane parallel to the wall (a door
+    leaf, a window's glass) rather than at drifting depths (a bent or doubled wall surface)."""
+    d = depths[~np.isnan(depths)]
+    if len(d) < 10:
+        return False
+    q1, q3 = np.percentile(d, [25, 75])
+    return bool(q3 - q1 <= max_spread_m)
 
 
 def _framed(state: np.ndarray, r0: int, r1: int, c0: int, c1: int, kind: str) -> bool:

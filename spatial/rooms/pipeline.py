@@ -30,7 +30,7 @@ from .classify import get_classifier
 from .features import instance_features
 from .levels import Level, find_levels
 from .objects import find_instances
-from .openings import find_openings
+from .openings import View, find_openings
 from .options import RoomOptions
 from .source import RoomInput, load_input
 from .structure import find_structure, opening_elements, structure_elements
@@ -126,12 +126,15 @@ def capture(source, options: RoomOptions | None = None, progress: Callable[[int]
     s = inp.surfels.transformed(frame.T_work_input)
     cams = None if inp.cameras is None else np.einsum("ij,kjl->kil", frame.T_work_input, inp.cameras)
     new_id = _id_factory(inp)
+    views = [View(frame.T_work_input @ kf.T_world_camera, kf.intrinsics, kf.depth_m)
+             for kf in (inp.scene.keyframes if inp.scene is not None and options.scale in (None, 1.0) else [])
+             if kf.depth_m is not None]
     elements: list[RoomElement] = []
     levels = find_levels(s, options.min_floor_m2)
     if not levels:
         warnings.append(f"no floor in view (no level surface of {options.min_floor_m2:g} m² facing up): no room found")
     for story, level in enumerate(levels):
-        elements += _story(s, cams, level, story, options, new_id, warnings)
+        elements += _story(s, cams, views, level, story, options, new_id, warnings)
     T_world_work = np.linalg.inv(frame.T_work_world)
     room = RoomDescription([e.transformed(T_world_work) for e in elements], new_id("room"), [], warnings)
     for w in warnings:
@@ -143,7 +146,7 @@ def capture(source, options: RoomOptions | None = None, progress: Callable[[int]
     return room
 
 
-def _story(s, cams, level: Level, story: int, options: RoomOptions, new_id, warnings: list[str]) -> list[RoomElement]:
+def _story(s, cams, views, level: Level, story: int, options: RoomOptions, new_id, warnings: list[str]) -> list[RoomElement]:
     on = (s.xyz[:, 2] > level.floor_z - 0.1) & (s.xyz[:, 2] < level.top_z + 0.1)
     floor = on & (s.normals[:, 2] > 0.9) & (np.abs(s.xyz[:, 2] - level.floor_z) < 0.05)
     seeds, seed_m2 = s.xyz[floor, :2], s.area_m2[floor]
@@ -161,7 +164,7 @@ def _story(s, cams, level: Level, story: int, options: RoomOptions, new_id, warn
         warnings.append(f"{where}no ceiling in view: wall heights are those seen ({level.height_m:.2f} m)")
     elements, wall_ids = structure_elements(st, new_id, story)
     if options.openings:
-        elements += opening_elements(st, find_openings(st, s), wall_ids, new_id, story)
+        elements += opening_elements(st, find_openings(st, s, views), wall_ids, new_id, story)
     if options.objects:
         elements += _objects(s, st, story, options, new_id)
     return elements
