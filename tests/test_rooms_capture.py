@@ -50,6 +50,18 @@ def test_studio_walls_openings_area_and_objects_match_the_truth(studio, studio_r
     for e in studio_room.of("door") + studio_room.of("window"):
         assert e.parent in {w.identifier for w in studio_room.of("wall")}
     assert all(0.0 <= e.score <= 1.0 for e in studio_room.objects)
+    (section,) = studio_room.sections  # one room; the studio's bed makes it a bedroom
+    assert section.label == ("bedroom" if any(e.category == "bed" for e in studio_room.objects) else section.label)
+    floor = studio_room.of("floor")[0]
+    assert np.all(np.abs(np.array(section.center_m[:2]) - floor.center_m[:2]) < np.array(floor.dimensions_m[:2]) / 2)
+
+
+def test_sections_are_told_by_their_objects():
+    from spatial.rooms.sections import label
+
+    assert label({"bed", "television"}) == "bedroom" and label({"toilet", "sink"}) == "bathroom"
+    assert label({"stove", "table", "chair"}) == "kitchen" and label({"table", "chair"}) == "diningRoom"
+    assert label({"sofa"}) == "livingRoom" and label(set()) == "unidentified"
 
 
 def test_capture_is_deterministic_and_stored_on_a_scene(studio, studio_room):

@@ -182,5 +182,25 @@ class MlpClassifier:
         return _results(self.probabilities(features)[:, :len(OBJECT_CATEGORIES)], self.min_score)
 
 
+class ProductClassifier:
+    """Two backends' probabilities multiplied and renormalised (a product of experts): the learned
+    model's view of shape, held to real-world sizes by the geometric priors."""
+
+    name = "mlp+geometric"
+
+    def __init__(self, learned: MlpClassifier, priors: GeometricClassifier, min_score: float = 0.4):
+        self.learned, self.priors, self.min_score = learned, priors, min_score
+
+    def classify(self, features: np.ndarray, crops: list | None = None) -> list[Classification]:
+        p = self.learned.probabilities(features)  # 16 + none
+        q = np.array([[c.probabilities[k] for k in OBJECT_CATEGORIES] for c in self.priors.classify(features)])
+        q = np.hstack([q, 1.0 - q.sum(1, keepdims=True)])  # the priors' "none of these"
+        joint = p * q
+        joint /= np.maximum(joint.sum(1, keepdims=True), 1e-12)
+        return _results(joint[:, :len(OBJECT_CATEGORIES)], self.min_score)
+
+
 register("geometric", lambda options: GeometricClassifier())
 register("mlp", lambda options: MlpClassifier(options.classifier_path or DEFAULT_MODEL))
+register("mlp+geometric", lambda options: ProductClassifier(MlpClassifier(options.classifier_path or DEFAULT_MODEL),
+                                                            GeometricClassifier()))

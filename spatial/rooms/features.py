@@ -6,8 +6,9 @@ the footprint: a seat at 0.45 m, a table top at 0.75 m, a counter at 0.9 m, a be
 0.5 m); how much of it is vertical; how high its main top is; whether it stands against a wall;
 how much of the footprint is filled (a round table fills less of its box than a bed). Colour
 enters only as two shares of dark surface, on the front (an oven's door glass, a washing
-machine's porthole) and on the top (a hob's burners): hue and texture say little across the
-simulator and real rooms; both are 0 for inputs without colour.
+machine's porthole) and on the top (a hob's burners), dark meaning less than 45 % of the
+lightness of the room's walls, so that exposure and lighting cancel out: hue and texture say
+little across the simulator and real rooms; both are 0 for inputs without colour.
 """
 
 from __future__ import annotations
@@ -24,12 +25,27 @@ NAMES = (
     "down_share", "fill", "against_wall", "front_dark", "top_dark",
     *(f"up_{a:.2f}_{b:.2f}" for a, b in pairwise(HEIGHT_BANDS_M)),
 )
-DARK_L = 80  # OpenCV's 8-bit L* below this (≈ 31 %) counts as dark
+DARK_SHARE = 0.45  # lightness below this share of the room's walls' counts as dark
+
+
+def wall_lightness(s: Surfels, faces) -> float | None:
+    """Median CIELab lightness (OpenCV's 8-bit scale) of the surfels on the wall ``faces`` (the
+    room's reference white: darkness is judged against it, whatever the exposure); None without
+    colours."""
+    if s.colors is None or not faces:
+        return None
+    members = np.concatenate([f.members for f in faces])
+    if len(members) == 0:
+        return None
+    from .openings import _lab
+
+    return float(np.median(_lab(s.colors[members])[:, 0]))
 
 
 def instance_features(s: Surfels, members: np.ndarray, T_work_box: np.ndarray, dims_m, floor_z: float,
-                      against_wall: bool) -> np.ndarray:
-    """The feature vector (see :data:`NAMES`) of the surfels ``members`` of ``s`` in a box."""
+                      against_wall: bool, reference_lightness: float | None = None) -> np.ndarray:
+    """The feature vector (see :data:`NAMES`) of the surfels ``members`` of ``s`` in a box;
+    ``reference_lightness`` is the room's wall lightness (:func:`wall_lightness`)."""
     xyz, n, a = s.xyz[members], s.normals[members], s.area_m2[members]
     width, depth, height = (float(v) for v in dims_m)
     long_, short = max(width, depth), min(width, depth)
@@ -50,10 +66,10 @@ def instance_features(s: Surfels, members: np.ndarray, T_work_box: np.ndarray, d
     cells = np.unique(np.floor(local / 0.05).astype(int), axis=0)
     fill = min(len(cells) * 0.0025 / footprint, 1.0)
     front_dark = top_dark = 0.0
-    if s.colors is not None:
+    if s.colors is not None and reference_lightness:
         from .openings import _lab
 
-        dark = _lab(s.colors[members])[:, 0] < DARK_L
+        dark = _lab(s.colors[members])[:, 0] < DARK_SHARE * reference_lightness
         front = (n[:, :2] @ -T_work_box[:2, 1]) > 0.7
         top_band = up & (z > top - 0.1)
         front_dark = float(a[front & dark].sum() / max(a[front].sum(), 1e-9))

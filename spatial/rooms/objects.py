@@ -100,38 +100,48 @@ def _fill(occ: np.ndarray) -> float:
 
 def split_footprint(occ: np.ndarray, min_cells: int = 40, min_fill: float = 0.85, depth: int = 3) -> np.ndarray:
     """Label (0..K-1, −1 empty) per cell of a top-down occupancy grid: the footprint cut by straight
-    lines into parts that each fill their rectangle (objects standing together form an L or a T;
-    one object fills its box). A cut is kept when both parts fill at least ``min_fill`` of their
-    rectangles and 0.12 more than the whole, and hold ``min_cells`` cells each; of the nearly best
-    cuts, the one crossing the fewest occupied cells (the seam between two objects) wins."""
+    lines into parts that each fill their rectangle (objects standing together form an L or a T,
+    or two rectangles joined by a seam; one object fills its box). A cut is kept when both parts
+    hold ``min_cells`` cells and fill at least ``min_fill`` of their rectangles, and either fill
+    0.12 more than the whole or meet along a seam (at most 15 % of the cut occupied on both
+    sides); of the nearly best cuts, the one crossing the fewest occupied cells wins."""
     labels = np.where(occ, 0, -1)
     whole = _fill(occ)
-    if depth == 0 or whole >= 0.9:
+    if depth == 0:
         return labels
     cuts = []
     for axis in (0, 1):
+        length = occ.shape[1 - axis]
         for k in range(1, occ.shape[axis]):
             a, b = (occ[:k], occ[k:]) if axis == 0 else (occ[:, :k], occ[:, k:])
             if a.sum() < min_cells or b.sum() < min_cells:
                 continue
             score = min(_fill(a), _fill(b))
-            if score >= min_fill and score >= whole + 0.12:
-                across = (occ[k - 1] & occ[k]).sum() if axis == 0 else (occ[:, k - 1] & occ[:, k]).sum()
-                cuts.append((score, -int(across), axis, k))
+            across = int((occ[k - 1] & occ[k]).sum() if axis == 0 else (occ[:, k - 1] & occ[:, k]).sum())
+            seam = across <= 0.15 * length
+            if score >= min_fill and (score >= whole + 0.12 or seam):
+                cuts.append((score + seam, -across, axis, k))
     if not cuts:
         return labels
-    top = max(c[0] for c in cuts)  # among the (nearly) best cuts, the shortest through the footprint
-    best = max((c for c in cuts if c[0] >= top - 0.02), key=lambda c: c[1])
-    _, _, axis, k = best
+    top = max(c[0] for c in cuts)  # seams first; among the (nearly) best, the shortest cut
+    _, _, axis, k = max((c for c in cuts if c[0] >= top - 0.02), key=lambda c: c[1])
     a, b = (occ[:k], occ[k:]) if axis == 0 else (occ[:, :k], occ[:, k:])
     la, lb = split_footprint(a, min_cells, min_fill, depth - 1), split_footprint(b, min_cells, min_fill, depth - 1)
     lb = np.where(lb >= 0, lb + la.max() + 1, -1)
     return np.concatenate([la, lb], axis=axis)
 
 
-def _split(xyz: np.ndarray, cell_m: float = 0.05) -> list[np.ndarray]:
-    """Indices of the parts of one component after :func:`split_footprint` (room axes)."""
-    ij = np.floor((xyz[:, :2] - xyz[:, :2].min(0)) / cell_m).astype(int)
+def _split(xyz: np.ndarray, normals: np.ndarray, area: np.ndarray, cell_m: float = 0.05) -> list[np.ndarray]:
+    """Indices of the parts of one component after :func:`split_footprint`, in the frame its
+    sides face (a table turned 15° with its chairs is cut along its own edges)."""
+    import cv2
+
+    yaw = _sides_yaw(normals, area)
+    if yaw is None:
+        yaw = np.radians(cv2.minAreaRect(xyz[:, :2].astype(np.float32))[2])
+    c, s_ = np.cos(yaw), np.sin(yaw)
+    local = xyz[:, :2] @ np.array([[c, -s_], [s_, c]])
+    ij = np.floor((local - local.min(0)) / cell_m).astype(int)
     occ = np.zeros(tuple(ij.max(0) + 1), bool)
     occ[ij[:, 0], ij[:, 1]] = True
     labels = split_footprint(occ)
@@ -248,7 +258,8 @@ def find_instances(s: Surfels, st: Structure, cfg: ObjectSettings = ObjectSettin
         return []
     labels = _components(s.xyz[keep], cfg.voxel_m)
     parts = [keep[labels == lab] for lab in range(labels.max() + 1)]
-    parts = [p[q] for p in parts if s.area_m2[p].sum() >= cfg.min_area_m2 for q in _split(s.xyz[p])]
+    parts = [p[q] for p in parts if s.area_m2[p].sum() >= cfg.min_area_m2
+             for q in _split(s.xyz[p], s.normals[p], s.area_m2[p])]
     parts = [p for p in parts if len(p) and s.area_m2[p].sum() >= cfg.min_area_m2]
     floor_seen = _floor_seen(s, st.level.floor_z)
     merged = _merge_nested([_instance(s, p, st, floor_seen, cfg) for p in _merge_bases(s, parts, st.level.floor_z, cfg)

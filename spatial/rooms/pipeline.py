@@ -2,8 +2,8 @@
 
 The loop: read the input (:mod:`.source`), find up and the wall directions (:mod:`.gravity`),
 find the stories (:mod:`.levels`), then per story the structure (:mod:`.structure`), openings
-(:mod:`.openings`) and objects (:mod:`.objects`), all in a levelled working frame; the elements
-are mapped back to the input's world frame at the end.
+(:mod:`.openings`), objects (:mod:`.objects`) and what each room is (:mod:`.sections`), all in
+a levelled working frame; the room is mapped back to the input's world frame at the end.
 
 Frames: a z-up input (a tracked map, ScanNet, most scanners) gets its elements in its own frame,
 so boxes overlay the mesh. A y-up input (``up="y"`` or found to be y-up) is read in the SDK's
@@ -23,15 +23,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from sensors.frames import C_SDK_ARKIT
-from sensors.room import RoomDescription, RoomElement
+from sensors.room import RoomDescription, RoomElement, RoomSection
 
 from . import gravity
 from .classify import get_classifier
-from .features import instance_features
+from .features import instance_features, wall_lightness
 from .levels import Level, find_levels
 from .objects import find_instances
 from .openings import View, find_openings
 from .options import RoomOptions
+from .sections import sections
 from .source import RoomInput, load_input
 from .structure import find_structure, opening_elements, structure_elements
 
@@ -130,13 +131,16 @@ def capture(source, options: RoomOptions | None = None, progress: Callable[[int]
              for kf in (inp.scene.keyframes if inp.scene is not None and options.scale in (None, 1.0) else [])
              if kf.depth_m is not None]
     elements: list[RoomElement] = []
+    found_sections: list[RoomSection] = []
     levels = find_levels(s, options.min_floor_m2)
     if not levels:
         warnings.append(f"no floor in view (no level surface of {options.min_floor_m2:g} m² facing up): no room found")
     for story, level in enumerate(levels):
-        elements += _story(s, cams, views, level, story, options, new_id, warnings)
+        story_elements, story_sections = _story(s, cams, views, level, story, options, new_id, warnings)
+        elements += story_elements
+        found_sections += story_sections
     T_world_work = np.linalg.inv(frame.T_work_world)
-    room = RoomDescription([e.transformed(T_world_work) for e in elements], new_id("room"), [], warnings)
+    room = RoomDescription(elements, new_id("room"), found_sections, warnings).transformed(T_world_work)
     for w in warnings:
         log.warning("%s: %s", inp.name, w)
     log.info("%s: %d walls, %d floors, %d objects in %.1f s", inp.name, len(room.of("wall")), len(room.of("floor")),
@@ -146,7 +150,8 @@ def capture(source, options: RoomOptions | None = None, progress: Callable[[int]
     return room
 
 
-def _story(s, cams, views, level: Level, story: int, options: RoomOptions, new_id, warnings: list[str]) -> list[RoomElement]:
+def _story(s, cams, views, level: Level, story: int, options: RoomOptions, new_id, warnings: list[str],
+           ) -> tuple[list[RoomElement], list[RoomSection]]:
     on = (s.xyz[:, 2] > level.floor_z - 0.1) & (s.xyz[:, 2] < level.top_z + 0.1)
     floor = on & (s.normals[:, 2] > 0.9) & (np.abs(s.xyz[:, 2] - level.floor_z) < 0.05)
     seeds, seed_m2 = s.xyz[floor, :2], s.area_m2[floor]
@@ -165,16 +170,16 @@ def _story(s, cams, views, level: Level, story: int, options: RoomOptions, new_i
     elements, wall_ids = structure_elements(st, new_id, story)
     if options.openings:
         elements += opening_elements(st, find_openings(st, s, views), wall_ids, new_id, story)
-    if options.objects:
-        elements += _objects(s, st, story, options, new_id)
-    return elements
+    objects = _objects(s, st, story, options, new_id) if options.objects else []
+    return elements + objects, sections(st.rooms, objects, level.floor_z, story)
 
 
 def _objects(s, st, story: int, options: RoomOptions, new_id) -> list[RoomElement]:
     instances = find_instances(s, st)
     if not instances:
         return []
-    feats = np.stack([instance_features(s, i.members, i.T_work_box, i.dims_m, st.level.floor_z, i.wall is not None)
+    white = wall_lightness(s, st.faces)
+    feats = np.stack([instance_features(s, i.members, i.T_work_box, i.dims_m, st.level.floor_z, i.wall is not None, white)
                       for i in instances])
     out = []
     for inst, c in zip(instances, get_classifier(options).classify(feats)):

@@ -32,7 +32,7 @@ from sensors.errors import ConfigError
 from sensors.room import OBJECT_CATEGORIES
 
 from .classify import CLASSES, DEFAULT_MODEL, MlpClassifier
-from .features import NAMES, instance_features
+from .features import NAMES, instance_features, wall_lightness
 from .points import Surfels, pool, voxel_ids
 
 FIRST_SEED = 1000
@@ -110,12 +110,13 @@ def room_samples(preset: str, seed: int, rng: np.random.Generator) -> list[tuple
     st = find_structure(s, level, s.xyz[floor, :2], s.area_m2[floor], 0.12)
     category = {e.identifier: e.category for e in world.room.objects}
     out = []
+    white = wall_lightness(s, st.faces)
     for inst in find_instances(s, st):
         ids, inv = np.unique(owner[inst.members], return_inverse=True)
         share = np.bincount(inv.ravel(), s.area_m2[inst.members])
         top = ids[np.argmax(share)]
         label = OBJECT_CATEGORIES.index(category[top]) if top in category and share.max() > 0.5 * share.sum() else NONE
-        f = instance_features(s, inst.members, inst.T_work_box, inst.dims_m, level.floor_z, inst.wall is not None)
+        f = instance_features(s, inst.members, inst.T_work_box, inst.dims_m, level.floor_z, inst.wall is not None, white)
         out.append((f, label))
     return out
 
