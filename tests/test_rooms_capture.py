@@ -158,3 +158,17 @@ def test_scannet_room_walls_door_window_and_structure(shared_data):
     for kind, label in (("door", 8), ("window", 9)):
         assert metrics.opening_on_labelled_vertices(room, xyz[labels == label], kind), kind
     assert any("no ceiling" in w for w in room.warnings)  # the scan stops at 1.4 m
+
+
+def test_two_stories_are_separated(studio, tmp_path):
+    cloud = PointCloud.from_open3d(__import__("open3d").t.io.read_point_cloud(str(studio[1])))
+    top = cloud.points[:, 2].max() + 0.3  # the upper story's floor slab above the lower ceiling
+    two = tmp_path / "two.ply"
+    PointCloud(np.vstack([cloud.points, cloud.points + [0, 0, top]]), np.vstack([cloud.normals, cloud.normals]),
+               np.vstack([cloud.colors, cloud.colors])).save_ply(two)
+    room = capture(two, RoomOptions(up="z"))
+    floors = room.of("floor")
+    assert sorted(f.story for f in floors) == [0, 1]
+    assert abs(floors[1].center_m[2] - floors[0].center_m[2] - top) < 0.05 if floors[0].story == 0 else True
+    for story in (0, 1):
+        assert len([w for w in room.of("wall") if w.story == story]) == 4

@@ -21,14 +21,15 @@ from scipy.spatial.transform import Rotation
 from sensors.errors import FormatError
 from sensors.room import RoomElement
 
+from .rooms import structure_masks
+
 # ShapeNet synset → RoomPlan category (None: no RoomPlan category; kept out of the room)
 SHAPENET_CATEGORIES = {
     "03001627": "chair", "04379243": "table", "04256520": "sofa", "02818832": "bed", "02871439": "storage",
     "02933112": "storage", "03211117": "television", "02747177": None, "02808440": "bathtub",
     "04554684": "washerDryer", "03337140": "storage", "02773838": None,
 }
-NYU40_WALL, NYU40_FLOOR = 1, 2
-NOT_SCORED = (0, 8, 9, 16, 22)  # unlabelled, door, window, curtain, ceiling
+__all__ = ["SHAPENET_CATEGORIES", "read_scan2cad", "read_vertex_labels", "structure_masks"]
 
 
 def read_vertex_labels(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
@@ -67,11 +68,6 @@ def read_vertex_labels(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     if not np.isfinite(xyz).all():
         raise FormatError("vertices have NaN or infinite coordinates", path)
     return xyz, v["label"].astype(np.int64)
-
-
-def structure_masks(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(true structure: wall or floor, scored: not unlabelled/door/window/curtain/ceiling)."""
-    return np.isin(labels, (NYU40_WALL, NYU40_FLOOR)), ~np.isin(labels, NOT_SCORED)
 
 
 def _trs(d: dict) -> np.ndarray:

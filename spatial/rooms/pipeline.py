@@ -121,6 +121,7 @@ def capture(source, options: RoomOptions | None = None, progress: Callable[[int]
     """
     options = options or RoomOptions()
     t0 = time.perf_counter()
+    classifier = get_classifier(options) if options.objects else None  # a bad backend fails before the work
     inp = load_input(source, options, progress)
     frame = working_frame(inp, options)
     warnings = list(frame.notes)
@@ -136,7 +137,7 @@ def capture(source, options: RoomOptions | None = None, progress: Callable[[int]
     if not levels:
         warnings.append(f"no floor in view (no level surface of {options.min_floor_m2:g} m² facing up): no room found")
     for story, level in enumerate(levels):
-        story_elements, story_sections = _story(s, cams, views, level, story, options, new_id, warnings)
+        story_elements, story_sections = _story(s, cams, views, level, story, options, classifier, new_id, warnings)
         elements += story_elements
         found_sections += story_sections
     T_world_work = np.linalg.inv(frame.T_work_world)
@@ -150,7 +151,7 @@ def capture(source, options: RoomOptions | None = None, progress: Callable[[int]
     return room
 
 
-def _story(s, cams, views, level: Level, story: int, options: RoomOptions, new_id, warnings: list[str],
+def _story(s, cams, views, level: Level, story: int, options: RoomOptions, classifier, new_id, warnings: list[str],
            ) -> tuple[list[RoomElement], list[RoomSection]]:
     on = (s.xyz[:, 2] > level.floor_z - 0.1) & (s.xyz[:, 2] < level.top_z + 0.1)
     floor = on & (s.normals[:, 2] > 0.9) & (np.abs(s.xyz[:, 2] - level.floor_z) < 0.05)
@@ -170,11 +171,11 @@ def _story(s, cams, views, level: Level, story: int, options: RoomOptions, new_i
     elements, wall_ids = structure_elements(st, new_id, story)
     if options.openings:
         elements += opening_elements(st, find_openings(st, s, views), wall_ids, new_id, story)
-    objects = _objects(s, st, story, options, new_id) if options.objects else []
+    objects = _objects(s, st, story, classifier, new_id) if classifier is not None else []
     return elements + objects, sections(st.rooms, objects, level.floor_z, story)
 
 
-def _objects(s, st, story: int, options: RoomOptions, new_id) -> list[RoomElement]:
+def _objects(s, st, story: int, classifier, new_id) -> list[RoomElement]:
     instances = find_instances(s, st)
     if not instances:
         return []
@@ -182,7 +183,7 @@ def _objects(s, st, story: int, options: RoomOptions, new_id) -> list[RoomElemen
     feats = np.stack([instance_features(s, i.members, i.T_work_box, i.dims_m, st.level.floor_z, i.wall is not None, white)
                       for i in instances])
     out = []
-    for inst, c in zip(instances, get_classifier(options).classify(feats)):
+    for inst, c in zip(instances, classifier.classify(feats)):
         conf = "high" if c.score >= 0.8 else "medium" if c.score >= 0.5 else "low"
         out.append(RoomElement(new_id("object"), c.category, inst.dims_m, inst.T_work_box, confidence=conf,
                                story=story, score=c.score))

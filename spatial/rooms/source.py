@@ -85,6 +85,8 @@ def load_geometry(path: Path) -> Mesh | PointCloud:
     try:
         if isinstance(g, trimesh.Trimesh) and len(g.faces):
             geometry = Mesh.from_trimesh(g)
+        elif path.suffix.lower() == ".ply":  # Open3D keeps a PLY cloud's normals (trimesh drops them)
+            geometry = _read_ply_cloud(path)
         elif isinstance(g, (trimesh.PointCloud, trimesh.Trimesh)):
             colors = getattr(getattr(g, "visual", None), "vertex_colors", None)
             if colors is None or len(colors) != len(g.vertices):
@@ -97,6 +99,18 @@ def load_geometry(path: Path) -> Mesh | PointCloud:
         raise FormatError(exc.problem, path) from None
     _check_finite(geometry.vertices if isinstance(geometry, Mesh) else geometry.points, path)
     return geometry
+
+
+def _read_ply_cloud(path: Path) -> PointCloud:
+    import open3d as o3d
+
+    pc = o3d.t.io.read_point_cloud(str(path))
+    if "positions" not in pc.point or len(pc.point["positions"]) == 0:
+        raise FormatError("PLY file holds no points", path)
+    cloud = PointCloud.from_open3d(pc)
+    if cloud.normals is not None and not np.isfinite(cloud.normals).all():
+        cloud = PointCloud(cloud.points, None, cloud.colors)
+    return cloud
 
 
 def _check_finite(points: np.ndarray, path: Path) -> None:

@@ -36,6 +36,7 @@ from .features import NAMES, instance_features, wall_lightness
 from .points import Surfels, pool, voxel_ids
 
 FIRST_SEED = 1000
+MIN_STD = 0.05  # floor on each feature's standardising spread
 PRESETS = ("studio", "kitchen", "bedroom", "apartment")
 NONE = CLASSES.index("none")  # instances that are no object (a piece of wall, a door leaf)
 
@@ -137,7 +138,9 @@ def train(X: np.ndarray, y: np.ndarray, hidden: int = 64, epochs: int = 400, lr:
           weight_decay: float = 1e-4, seed: int = 0) -> dict[str, np.ndarray]:
     """Weights of the MLP (the layout :class:`~spatial.rooms.classify.MlpClassifier` loads)."""
     rng = np.random.default_rng(seed)
-    mean, std = X.mean(0), X.std(0) + 1e-6
+    # a floor on the spread: a feature constant in training (no table underside is ever seen in
+    # a simulated scan) must not blow up when a reconstruction shows a little of it
+    mean, std = X.mean(0), np.maximum(X.std(0), MIN_STD)
     Xs = (X - mean) / std
     k = len(CLASSES)
     sizes = [X.shape[1], hidden, hidden, k]
@@ -196,13 +199,21 @@ def main() -> None:
     ap.add_argument("--rooms", type=int, default=400)
     ap.add_argument("--holdout", type=float, default=0.2)
     ap.add_argument("--out", type=Path, default=DEFAULT_MODEL)
+    ap.add_argument("--dataset", type=Path, help="cache of the sampled features (.npz): read when it exists, else written")
     args = ap.parse_args()
     rng = np.random.default_rng(0)
     seeds = list(range(FIRST_SEED, FIRST_SEED + args.rooms))
     cut = int(len(seeds) * (1 - args.holdout))
-    print(f"sampling {args.rooms} simulated rooms (seeds {seeds[0]}-{seeds[-1]}; the last {len(seeds) - cut} held out)")
-    X, y = dataset(seeds[:cut], rng)
-    Xv, yv = dataset(seeds[cut:], rng)
+    if args.dataset is not None and args.dataset.is_file():
+        with np.load(args.dataset) as z:
+            X, y, Xv, yv = z["X"], z["y"], z["Xv"], z["yv"]
+        print(f"read {len(y)} + {len(yv)} sampled instances from {args.dataset}")
+    else:
+        print(f"sampling {args.rooms} simulated rooms (seeds {seeds[0]}-{seeds[-1]}; the last {len(seeds) - cut} held out)")
+        X, y = dataset(seeds[:cut], rng)
+        Xv, yv = dataset(seeds[cut:], rng)
+        if args.dataset is not None:
+            np.savez(args.dataset, X=X, y=y, Xv=Xv, yv=yv)
     weights = train(X, y)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez(args.out, **weights)
