@@ -140,6 +140,8 @@ def test_bad_inputs_give_warnings_or_named_errors(studio, tmp_path):
         capture(empty)
     assert str(empty) in str(e.value)
     raises_naming(FormatError, lambda: capture(tmp_path / "missing.ply"), tmp_path / "missing.ply", "missing")
+    with pytest.raises(EmptySessionError, match="no mesh or point cloud"):
+        capture(Scene(trajectory=_no_poses(), intrinsics=_intrinsics()))
     with pytest.raises(ConfigError, match="classifier"):
         capture(studio[1], RoomOptions(classifier="no-such-backend"))
 
@@ -164,7 +166,8 @@ def test_two_stories_are_separated(studio, tmp_path):
     cloud = PointCloud.from_open3d(__import__("open3d").t.io.read_point_cloud(str(studio[1])))
     top = cloud.points[:, 2].max() + 0.3  # the upper story's floor slab above the lower ceiling
     two = tmp_path / "two.ply"
-    PointCloud(np.vstack([cloud.points, cloud.points + [0, 0, top]]), np.vstack([cloud.normals, cloud.normals]),
+    lifted = cloud.points + np.array([0.0, 0.0, top])
+    PointCloud(np.vstack([cloud.points, lifted]), np.vstack([cloud.normals, cloud.normals]),
                np.vstack([cloud.colors, cloud.colors])).save_ply(two)
     room = capture(two, RoomOptions(up="z"))
     floors = room.of("floor")

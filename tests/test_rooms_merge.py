@@ -11,7 +11,7 @@ from sensors.room import RoomDescription, RoomElement, RoomSection
 from sensors.sim.rooms import generate_world
 from sensors.sim.world import SimWorld
 from spatial.eval import rooms as metrics
-from spatial.rooms.merge import merge
+from spatial.rooms import merge
 
 OPENINGS = ("door", "window", "opening")
 
@@ -172,6 +172,10 @@ def test_one_room_merged_alone_is_unchanged(preset):
     assert [e.identifier for e in m.of("wall")] == [e.identifier for e in room.of("wall")]
     assert all(a is b for a, b in zip(m.of("wall"), room.of("wall")))  # not even rebuilt
     assert sorted(e.identifier for e in m.elements) == sorted(e.identifier for e in room.elements)
+    twice = merge([room, room])  # the same scan twice: everything but the floors once
+    counts = {c: len(twice.of(c)) for c in ("wall", *OPENINGS)} | {"objects": len(twice.objects)}
+    assert counts == {c: len(room.of(c)) for c in ("wall", *OPENINGS)} | {"objects": len(room.objects)}
+    assert metrics.evaluate(twice, room).walls.f1 == 1 and len(twice.of("floor")) == 2 * len(room.of("floor"))
 
 
 def test_duplicate_objects_keep_the_better_and_other_categories_stay():

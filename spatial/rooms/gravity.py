@@ -127,7 +127,7 @@ def refine_with_floor(s: Surfels, up: np.ndarray, max_deg: float = 5.0) -> np.nd
         return up
     lo = _weighted_percentiles(h[cand], s.area_m2[cand], (5,))[0]
     band = cand & (h < lo + 0.05)
-    if s.area_m2[band].sum() < 0.5:
+    if s.area_m2[band].sum() < 0.5 or np.count_nonzero(band) < 3:
         return up
     n, _ = fit_plane(s.xyz[band], s.area_m2[band])
     n = n if n @ up > 0 else -n

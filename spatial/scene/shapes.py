@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-GRAVITY_TOLERANCE_DEG = 1.0  # how far a "gravity-aligned" box's local z may lean off world z
+GRAVITY_TOLERANCE_DEG = 5.0  # how far a "gravity-aligned" box's local z may lean off world z (alignment noise)
 
 
 # --- input checks -------------------------------------------------------------------------------
