@@ -9,7 +9,15 @@ from expect import raises_naming
 from sensors.errors import ConfigError, FormatError
 from sensors.room import OBJECT_CATEGORIES, UNCATEGORISED
 from spatial.rooms import RoomOptions
-from spatial.rooms.classify import CLASSES, DEFAULT_MODEL, GeometricClassifier, MlpClassifier, available, get_classifier
+from spatial.rooms.classify import (
+    CLASSES,
+    DEFAULT_MODEL,
+    GeometricClassifier,
+    MlpClassifier,
+    ProductClassifier,
+    available,
+    get_classifier,
+)
 from spatial.rooms.features import NAMES
 from spatial.rooms.train_classifier import train
 
@@ -22,8 +30,9 @@ def features(**values) -> np.ndarray:
 
 
 def test_registry_names_the_backends():
-    assert {"mlp", "geometric"} <= set(available())
-    assert isinstance(get_classifier(RoomOptions()), MlpClassifier)  # "default"
+    assert {"mlp", "geometric", "mlp+geometric"} <= set(available())
+    assert isinstance(get_classifier(RoomOptions()), ProductClassifier)  # "default"
+    assert isinstance(get_classifier(RoomOptions(classifier="mlp")), MlpClassifier)
     with pytest.raises(ConfigError, match="available: .*geometric"):
         get_classifier(RoomOptions(classifier="clip"))
 

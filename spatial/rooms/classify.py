@@ -5,7 +5,9 @@ features (:mod:`.features`) to one of RoomPlan's 16 categories with a probabilit
 Backends register by name (:func:`register`); :func:`get_classifier` builds the one
 ``RoomOptions.classifier`` names:
 
-* ``"mlp"`` (``"default"``): a small multilayer perceptron trained on simulated rooms by
+* ``"mlp+geometric"`` (``"default"``): the two below multiplied (a product of experts), better
+  than either on the benchmark's tuning rooms (``benchmarks/rooms.py``).
+* ``"mlp"``: a small multilayer perceptron trained on simulated rooms by
   ``python -m spatial.rooms.train_classifier`` (weights of a few kB shipped in
   ``spatial/rooms/models/``; ``classifier_path`` loads another file). Inference is numpy only.
 * ``"geometric"``: hand-written priors on size and on where the horizontal surfaces are (seat,
@@ -67,7 +69,7 @@ def available() -> list[str]:
 
 
 def get_classifier(options: RoomOptions) -> ObjectClassifier:
-    name = "mlp" if options.classifier == "default" else options.classifier
+    name = "mlp+geometric" if options.classifier == "default" else options.classifier
     if name not in _REGISTRY:
         raise ConfigError(f"unknown object classifier '{options.classifier}'; available: {', '.join(available())}")
     return _REGISTRY[name](options)

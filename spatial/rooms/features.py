@@ -25,6 +25,7 @@ NAMES = (
     "down_share", "fill", "against_wall", "front_dark", "top_dark",
     *(f"up_{a:.2f}_{b:.2f}" for a, b in pairwise(HEIGHT_BANDS_M)),
 )
+MIN_TOP_SHARE = 0.15  # of the footprint, for a plateau to count as the object's top
 DARK_SHARE = 0.45  # lightness below this share of the room's walls' counts as dark
 
 
@@ -62,6 +63,9 @@ def instance_features(s: Surfels, members: np.ndarray, T_work_box: np.ndarray, d
         top_share = float(per.max() / footprint)
     else:
         top, top_share = 0.0, 0.0
+    # a plateau under MIN_TOP_SHARE of the footprint is no top (a refrigerator's top is seen in
+    # a reconstruction as a sliver, or not at all; a ledge inside it is not its top either)
+    top_m, top_share = (top, top_share) if top_share >= MIN_TOP_SHARE else (0.0, 0.0)
     local = (xyz[:, :2] - T_work_box[:2, 3]) @ T_work_box[:2, :2]
     cells = np.unique(np.floor(local / 0.05).astype(int), axis=0)
     fill = min(len(cells) * 0.0025 / footprint, 1.0)
@@ -75,7 +79,7 @@ def instance_features(s: Surfels, members: np.ndarray, T_work_box: np.ndarray, d
         front_dark = float(a[front & dark].sum() / max(a[front].sum(), 1e-9))
         top_dark = float(a[top_band & dark].sum() / max(a[top_band].sum(), 1e-9))
     return np.array([
-        long_, short, height, short / max(long_, 1e-6), footprint, top, top_share,
+        long_, short, height, short / max(long_, 1e-6), footprint, top_m, top_share,
         a[np.abs(n[:, 2]) < 0.3].sum() / total, a[n[:, 2] < -0.8].sum() / total, fill, float(against_wall),
         front_dark, top_dark, *bands,
     ])
