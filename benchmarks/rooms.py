@@ -42,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from rooms_data import DEFAULT_CACHE, prepare, rooms
 
+from sensors.errors import EmptySessionError
 from sensors.room import RoomDescription, RoomElement
 from spatial.eval import rooms as metrics
 from spatial.eval.scannet import read_scan2cad, read_vertex_labels, structure_masks
@@ -114,7 +115,11 @@ def sim_room(folder: Path, options: RoomOptions, scene_dir: str = "scene") -> tu
     gt = RoomDescription.load_json(folder / "gt.room.json")
     T_gt_world = yaw_alignment(read_tum(folder / "gt.trajectory.tum"), scene.trajectory)
     t0 = time.perf_counter()
-    room = capture(scene, options)
+    try:
+        room = capture(scene, options)
+    except EmptySessionError as exc:  # tracking lost every frame: nothing was fused; scored as an empty room
+        log(f"  {folder.name}: {exc}")
+        room = RoomDescription()
     seconds = time.perf_counter() - t0
     return metrics.evaluate(room, gt, T_gt_world), seconds
 

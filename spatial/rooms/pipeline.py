@@ -143,7 +143,7 @@ def capture(source, options: RoomOptions | None = None, progress: Callable[[int]
     T_world_work = np.linalg.inv(frame.T_work_world)
     room = RoomDescription(elements, new_id("room"), found_sections, warnings).transformed(T_world_work)
     for w in warnings:
-        log.warning("%s: %s", inp.name, w)
+        log.info("%s: %s", inp.name, w)  # also in room.warnings, which callers show
     log.info("%s: %d walls, %d floors, %d objects in %.1f s", inp.name, len(room.of("wall")), len(room.of("floor")),
              len(room.objects), time.perf_counter() - t0)
     if inp.scene is not None:
