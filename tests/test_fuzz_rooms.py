@@ -151,3 +151,28 @@ def test_rooms_cli_bad_arguments_exit_2_with_a_message(mesh_ply, tmp_path):
     r = RUN.invoke(app, ["rooms", str(mesh_ply), "--out", str(out), "--up", "z"])
     assert r.exit_code == 0, r.output
     assert (out / "room.json").is_file()
+
+
+def test_ground_truth_readers_name_the_file(tmp_path):
+    from spatial.eval.scannet import read_scan2cad, read_vertex_labels
+
+    header = (b"ply\nformat binary_little_endian 1.0\nelement vertex 2\nproperty float x\nproperty float y\n"
+              b"property float z\nproperty ushort label\nend_header\n")
+    body = np.array([(0, 0, 0, 1), (1, 0, 0, 2)], dtype=[("x", "<f4"), ("y", "<f4"), ("z", "<f4"), ("l", "<u2")]).tobytes()
+    good = tmp_path / "ok.labels.ply"
+    good.write_bytes(header + body)
+    xyz, labels = read_vertex_labels(good)
+    assert labels.tolist() == [1, 2] and xyz.shape == (2, 3)
+    cases = {"empty": b"", "truncated": header + body[:9], "no label": header.replace(b"ushort label", b"ushort other") + body,
+             "ascii": header.replace(b"binary_little_endian", b"ascii") + body, "garbage": b"\x00\xff" * 50,
+             "nan": header + np.array([(np.nan, 0, 0, 1)] * 2, dtype=[("x", "<f4"), ("y", "<f4"), ("z", "<f4"), ("l", "<u2")]).tobytes()}
+    for name, blob in cases.items():
+        path = tmp_path / f"{name}.labels.ply"
+        path.write_bytes(blob)
+        assert outcome(lambda p=path: (read_vertex_labels(p), RoomDescription())[1], path) == "named", name
+    for name, text in {"not json": "{", "not a list of models": '[{"trs": 1}]', "empty": "",
+                       "bad model": '[{"trs": {"translation": [0,0,0], "rotation": [1,0,0,0], "scale": [1,1,1]}, '
+                                    '"aligned_models": [{"catid_cad": "03001627", "trs": 5}]}]'}.items():
+        path = tmp_path / f"{name}.json"
+        path.write_text(text)
+        assert outcome(lambda p=path: (read_scan2cad(p), RoomDescription())[1], path) == "named", name

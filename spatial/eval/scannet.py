@@ -19,6 +19,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from sensors.errors import FormatError
+from sensors.formats._io import read_bytes
 from sensors.room import RoomElement
 
 from .rooms import structure_masks
@@ -36,12 +37,7 @@ def read_vertex_labels(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """(xyz (N, 3) float64 metres, NYU40 label (N,) int) of a binary little-endian ScanNet
     ``*.labels.ply`` (vertex properties x y z red green blue alpha label)."""
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise FormatError("label file is missing", path) from None
-    except OSError as exc:
-        raise FormatError(f"cannot read label file ({exc.strerror or exc})", path) from None
+    raw = read_bytes(path)
     end = raw.find(b"end_header\n")
     if not raw.startswith(b"ply") or end < 0:
         raise FormatError("not a PLY file", path)
