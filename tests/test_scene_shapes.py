@@ -17,7 +17,6 @@ from spatial.scene.shapes import (
     points_in_polygon,
     polygon_area,
     rect_corners_2d,
-    rect_iou_2d,
     signed_area,
     xz_rect_iou,
 )
@@ -87,18 +86,6 @@ def test_rect_corners_are_counter_clockwise_and_turned_by_yaw():
     assert np.allclose(turned[1] - turned[0], [0, 2]) and signed_area(turned) == pytest.approx(2.0)
     with pytest.raises(ValueError):
         rect_corners_2d((0, 0), 0.0, -1.0, 1.0)
-
-
-def test_rect_iou_2d():
-    assert rect_iou_2d((0, 0), (1, 1), (0.5, 0), (1.5, 1)) == pytest.approx(1 / 3)
-    assert rect_iou_2d((0, 0), (1, 1), (0, 0), (1, 1)) == 1.0
-    assert rect_iou_2d((0, 0), (1, 1), (2, 2), (3, 3)) == 0.0
-    assert rect_iou_2d((0, 0), (0, 1), (0, 0), (0, 1)) == 0.0  # no area, no IoU
-    with pytest.raises(ValueError):
-        rect_iou_2d((1, 1), (0, 0), (0, 0), (1, 1))
-
-
-# --- boxes ---------------------------------------------------------------------------------------
 
 
 def test_box_point_distance_inside_face_edge_and_corner():

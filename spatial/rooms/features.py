@@ -17,7 +17,7 @@ from itertools import pairwise
 
 import numpy as np
 
-from .points import Surfels
+from .points import Surfels, cielab
 
 HEIGHT_BANDS_M = (0.0, 0.15, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.95, 1.1, 1.4, 1.8, 3.5)
 NAMES = (
@@ -38,9 +38,7 @@ def wall_lightness(s: Surfels, faces) -> float | None:
     members = np.concatenate([f.members for f in faces])
     if len(members) == 0:
         return None
-    from .openings import _lab
-
-    return float(np.median(_lab(s.colors[members])[:, 0]))
+    return float(np.median(cielab(s.colors[members])[:, 0]))
 
 
 def instance_features(s: Surfels, members: np.ndarray, T_work_box: np.ndarray, dims_m, floor_z: float,
@@ -71,9 +69,7 @@ def instance_features(s: Surfels, members: np.ndarray, T_work_box: np.ndarray, d
     fill = min(len(cells) * 0.0025 / footprint, 1.0)
     front_dark = top_dark = 0.0
     if s.colors is not None and reference_lightness:
-        from .openings import _lab
-
-        dark = _lab(s.colors[members])[:, 0] < DARK_SHARE * reference_lightness
+        dark = cielab(s.colors[members])[:, 0] < DARK_SHARE * reference_lightness
         front = (n[:, :2] @ -T_work_box[:2, 1]) > 0.7
         top_band = up & (z > top - 0.1)
         front_dark = float(a[front & dark].sum() / max(a[front].sum(), 1e-9))

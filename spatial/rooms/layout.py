@@ -41,7 +41,7 @@ def _refit(faces: list[WallFace], xy: np.ndarray, area: np.ndarray) -> WallFace:
     direction = np.array([n[1], -n[0]])
     ends = np.concatenate([[f.point(f.t0) @ direction, f.point(f.t1) @ direction] for f in faces])
     return WallFace(n, off, float(ends.min()), float(ends.max()), min(f.z0 for f in faces), max(f.z1 for f in faces),
-                    float(sum(f.area_m2 for f in faces)), min(f.outermost for f in faces), members)
+                    float(sum(f.area_m2 for f in faces)), members)
 
 
 def merge_collinear(faces: list[WallFace], xy: np.ndarray, area: np.ndarray, max_gap_m: float = 1.0,
@@ -207,12 +207,12 @@ def close_jogs(faces: list[WallFace], max_gap_m: float = 0.4, min_step_m: float 
             p, q = p + (tm - a.t1) * a.direction, q + (tm - bt0) * a.direction
             d = (q - p) / np.linalg.norm(q - p)
             n = np.array([-d[1], d[0]])  # room on the left walking from a to b
-            if any(_angle_between(WallFace(n, 0, 0, 0, 0, 0, 0), g) < np.radians(10)
+            if any(n @ g.normal > np.cos(np.radians(10))
                    and abs(g.point(0.5 * (g.t0 + g.t1)) @ n - n @ p) < 0.1 for g in faces):
                 continue
             z0, z1 = min(a.z0, b.z0), max(a.z1, b.z1)
             added.append(WallFace(n, float(n @ p), float(p @ np.array([n[1], -n[0]])),
-                                  float(q @ np.array([n[1], -n[0]])), z0, z1, 0.0, 1.0))
+                                  float(q @ np.array([n[1], -n[0]])), z0, z1, 0.0))
     return faces + added
 
 

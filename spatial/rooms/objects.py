@@ -21,13 +21,13 @@ gravity-aligned oriented box (working frame: z up, metres).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import pairwise
 
 import numpy as np
 
 from ..scene.shapes import points_in_polygon
-from .points import Surfels
+from .points import Surfels, cielab
 from .structure import Structure
 
 
@@ -53,7 +53,6 @@ class Instance:
     T_work_box: np.ndarray
     dims_m: tuple[float, float, float]
     wall: int | None = None
-    features: dict = field(default_factory=dict)
 
 
 def structure_mask(s: Surfels, st: Structure, cfg: ObjectSettings) -> np.ndarray:
@@ -323,9 +322,7 @@ def split_run(s: Surfels, inst: Instance, cfg: ObjectSettings, bin_m: float = 0.
     signal = []
     front = (n_local[:, 1] < -0.7) & (local[:, 1] < -d / 2 + 0.15)
     if s.colors is not None and front.any():
-        from .openings import _lab
-
-        lab = _lab(s.colors[inst.members][front])
+        lab = cielab(s.colors[inst.members][front])
         signal += [_profile(col[front], lab[:, k], nb) for k in range(3)]
     up = n_local[:, 2] > 0.8
     if up.any():

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .points import Surfels
+from .points import Surfels, cielab
 from .structure import Structure, Wall
 
 ON_M = 0.025  # |depth| within which a surfel is the wall itself
@@ -31,7 +31,7 @@ WALL, RECESS, HOLE, HIDDEN, EMPTY = 0, 1, 2, 3, 4
 class Opening:
     """``kind`` door | window | opening in wall ``wall`` (index into ``Structure.walls``), spanning
     ``t0..t1`` along its face and ``z0..z1`` in height (metres); ``is_open`` for doors;
-    ``evidence`` how it was found (recess, hole, colour); ``score`` in [0, 1]."""
+    ``score`` in [0, 1]."""
 
     kind: str
     wall: int
@@ -40,7 +40,6 @@ class Opening:
     z0: float
     z1: float
     is_open: bool | None
-    evidence: str
     score: float
 
     @property
@@ -62,15 +61,6 @@ class OpeningSettings:
     window_height_m: tuple[float, float] = (0.3, 2.6)
     floor_contact_m: float = 0.15
     colour_delta: float = 25.0  # CIELab distance from the wall's colour for a flush door
-
-
-def _lab(rgb: np.ndarray) -> np.ndarray:
-    """CIELab (OpenCV's 8-bit scaling) of (N, 3) uint8 RGB colours."""
-    import cv2
-
-    if len(rgb) == 0:
-        return np.zeros((0, 3))
-    return cv2.cvtColor(rgb.reshape(-1, 1, 3).astype(np.uint8), cv2.COLOR_RGB2LAB).reshape(-1, 3).astype(np.float64)
 
 
 @dataclass(frozen=True)
@@ -164,7 +154,7 @@ def wall_grid(wall: Wall, st: Structure, s: Surfels, views: list[View] | None, c
     colours = None
     if s.colors is not None:  # colour of the surface seen at each cell: the wall, or what is set into it
         seen = (dn >= -ON_M) & (dn <= RECESS_M) & (facing > 0.5)
-        lab = _lab(s.colors[near][seen])
+        lab = cielab(s.colors[near][seen])
         idx = zi[seen] * nt + ti[seen]
         w = a[seen]
         total = np.bincount(idx, w, nz * nt)
@@ -283,7 +273,7 @@ def _from_depth(k: int, wall: Wall, st: Structure, s: Surfels, grid: WallGrid, r
             continue  # a closed door is a flat leaf set into the wall, or differs from it in colour
         z0 = 0.0 if z0 <= cfg.floor_contact_m and kind[0] != "window" else z0
         score = float(np.clip(fill * (0.5 + 0.5 * ev.mean()), 0, 1))
-        out.append(Opening(kind[0], k, t0, t1, z0, z1, kind[1], "hole" if hole_share >= 0.5 else "recess", score))
+        out.append(Opening(kind[0], k, t0, t1, z0, z1, kind[1], score))
     return out
 
 
@@ -357,5 +347,5 @@ def _from_colour(k: int, wall: Wall, state: np.ndarray, colours: np.ndarray, ref
         t0, t1 = wall.face.t0 + c0 * c, wall.face.t0 + c1 * c
         kind = _classify("colour", t1 - t0, r0 * c, min(r1 * c, seen_top), seen_top, 0.0, False, cfg)
         if kind is not None:
-            out.append(Opening("door", k, t0, t1, 0.0, min(r1 * c, seen_top), False, "colour", float(fill)))
+            out.append(Opening("door", k, t0, t1, 0.0, min(r1 * c, seen_top), False, float(fill)))
     return out

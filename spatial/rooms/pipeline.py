@@ -14,6 +14,7 @@ room's y-up exports (JSON, USDZ) then come out in the input's own coordinates.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import time
 import uuid
@@ -98,11 +99,10 @@ def _id_factory(inp: RoomInput) -> Callable[[str], str]:
     """Deterministic UUIDs: the same input gives the same identifiers, another input others."""
     digest = hashlib.sha1(np.ascontiguousarray(inp.surfels.xyz[:: max(len(inp.surfels) // 1000, 1)]).tobytes()).hexdigest()
     space = uuid.uuid5(uuid.NAMESPACE_URL, f"spatial-rooms:{digest}")
-    counter = {"n": 0}
+    counter = itertools.count(1)
 
     def new_id(kind: str) -> str:
-        counter["n"] += 1
-        return str(uuid.uuid5(space, f"{kind}:{counter['n']}")).upper()
+        return str(uuid.uuid5(space, f"{kind}:{next(counter)}")).upper()
 
     return new_id
 

@@ -44,6 +44,15 @@ class Surfels:
         return float(self.area_m2.sum())
 
 
+def cielab(rgb: np.ndarray) -> np.ndarray:
+    """(N, 3) float CIELab, OpenCV's 8-bit scaling (L* in 0-255), of (N, 3) uint8 RGB colours."""
+    import cv2
+
+    if len(rgb) == 0:
+        return np.zeros((0, 3))
+    return cv2.cvtColor(rgb.reshape(-1, 1, 3).astype(np.uint8), cv2.COLOR_RGB2LAB).reshape(-1, 3).astype(np.float64)
+
+
 def mesh_surfels(mesh: Mesh) -> Surfels:
     """One surfel per triangle of ``mesh``: its centroid, unit normal (by the winding), area and
     mean vertex colour. Degenerate triangles are dropped."""

@@ -5,7 +5,7 @@ frame: z up, metres)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -21,15 +21,11 @@ from .walls import WallFace, WallSettings, wall_faces
 @dataclass(eq=False)
 class Wall:
     """A wall: its room-side ``face`` (or the longer one of a partition's two), its
-    ``thickness_m`` and whether the other side was seen (``partition``, with its ``back`` face)."""
+    ``thickness_m`` and, when the other side was seen (a partition), its ``back`` face."""
 
     face: WallFace
     thickness_m: float
     back: WallFace | None = None
-
-    @property
-    def partition(self) -> bool:
-        return self.back is not None
 
     def T_work_wall(self, level: Level) -> np.ndarray:
         """Box pose: x along the face, y its normal (into the room), z up; centred in the slab."""
@@ -43,12 +39,11 @@ class Wall:
 
 @dataclass(eq=False)
 class Structure:
-    """Walls, room outlines (counter-clockwise (K, 2) polygons) and what was set aside."""
+    """Walls and room outlines (counter-clockwise (K, 2) polygons) of one story."""
 
     level: Level
     walls: list[Wall]
     rooms: list[np.ndarray]
-    clutter: list[WallFace] = field(default_factory=list)
 
     @property
     def faces(self) -> list[WallFace]:
@@ -59,20 +54,18 @@ def find_structure(s: Surfels, level: Level, seeds_xy: np.ndarray, seed_m2: np.n
                    thickness_m: float, settings: WallSettings = WallSettings()) -> Structure:
     """Walls and rooms of ``level`` in ``s`` (working frame); ``seeds_xy``/``seed_m2`` mark free
     floor (floor surfels, camera positions) for telling rooms from the outside."""
-    faces, clutter = wall_faces(s, level, settings)
+    faces, _ = wall_faces(s, level, settings)
     xy, area = s.xyz[:, :2], s.area_m2
     faces = layout.merge_collinear(faces, xy, area)
-    faces, recessed = layout.drop_recessed(faces)
+    faces, _ = layout.drop_recessed(faces)
     faces = layout.front_surface(layout.snap_manhattan(layout.merge_collinear(faces, xy, area), xy, area), xy, area)
     faces = layout.close_corners(layout.close_jogs(faces))
     rooms = layout.room_polygons(faces, seeds_xy, seed_m2)
-    bounding = {id(f) for f in layout.on_room_outlines(faces, rooms)}
-    outside = [f for f in faces if id(f) not in bounding]
-    faces = [f for f in faces if id(f) in bounding]
+    faces = layout.on_room_outlines(faces, rooms)
     pairs, singles = layout.pair_partitions(faces)
     walls = [Wall(p.front, p.thickness_m, p.back) for p in pairs] + [Wall(f, thickness_m) for f in singles]
     walls.sort(key=lambda w: (round(w.face.angle, 2), w.face.offset))
-    return Structure(level, walls, rooms, clutter + recessed + outside)
+    return Structure(level, walls, rooms)
 
 
 def structure_elements(st: Structure, new_id: Callable[[str], str], story: int = 0) -> tuple[list[RoomElement], dict[int, str]]:

@@ -31,8 +31,7 @@ from .points import Surfels
 class WallFace:
     """One side of a wall seen from a room: the line ``normal · p = offset`` (metres, 2D, levelled
     frame) between ``t0`` and ``t1`` along ``direction``, seen between heights ``z0`` and ``z1``,
-    ``area_m2`` of surface, ``outermost`` the fraction of its length with nothing facing the same
-    way behind it."""
+    ``area_m2`` of surface from the surfels ``members``."""
 
     normal: np.ndarray
     offset: float
@@ -41,7 +40,6 @@ class WallFace:
     z0: float
     z1: float
     area_m2: float
-    outermost: float = 1.0
     members: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64), repr=False)
 
     @property
@@ -78,7 +76,6 @@ class WallSettings:
     min_height_fraction: float = 0.5  # of the story's height (floor to ceiling or top seen)
     max_height_needed_m: float = 1.2  # ... but never more than this
     behind_max_m: float = 3.0  # how far behind a piece to look for what it stands in front of
-    min_outermost: float = 0.5
 
 
 def _vertical(s: Surfels, level: Level) -> np.ndarray:
@@ -166,7 +163,7 @@ def plane_pieces(s: Surfels, level: Level, cfg: WallSettings = WallSettings()) -
                     if z1 - z0 < height_needed:
                         continue
                     out.append(WallFace(n, off, float(t0), float(t1), float(z0), float(z1),
-                                        float(w[inl][sel].sum()), 1.0, idx[sel]))
+                                        float(w[inl][sel].sum()), idx[sel]))
     return _dedupe(out)
 
 
@@ -242,7 +239,7 @@ def wall_faces(s: Surfels, level: Level, cfg: WallSettings = WallSettings()) -> 
             if t1 - t0 < (cfg.min_length_m if kind else 0.1) or not keep.any():
                 continue
             piece = replace(f, t0=float(t0), t1=float(t1), members=f.members[keep],
-                            area_m2=float(s.area_m2[f.members[keep]].sum()), outermost=float(kind))
+                            area_m2=float(s.area_m2[f.members[keep]].sum()))
             (walls if kind else clutter).append(piece)
     return walls, clutter
 

@@ -198,20 +198,6 @@ def rect_corners_2d(center: np.ndarray, yaw_rad: float, width: float, depth: flo
     return local @ np.array([[cos, sin], [-sin, cos]]) + c
 
 
-def rect_iou_2d(a_lo: np.ndarray, a_hi: np.ndarray, b_lo: np.ndarray, b_hi: np.ndarray) -> float:
-    """Intersection over union of two axis-aligned rectangles given by their (2,) lower and upper
-    corners; 0 when the union has no area."""
-    a_lo, a_hi, b_lo, b_hi = (_points(v, 2, "corner")[0] for v in (a_lo, a_hi, b_lo, b_hi))
-    if np.any(a_hi < a_lo) or np.any(b_hi < b_lo):
-        raise ValueError("a rectangle's upper corner lies below its lower corner")
-    inter = float(np.prod(np.clip(np.minimum(a_hi, b_hi) - np.maximum(a_lo, b_lo), 0.0, None)))
-    union = float(np.prod(a_hi - a_lo) + np.prod(b_hi - b_lo)) - inter
-    return inter / union if union > 0 else 0.0
-
-
-# --- boxes --------------------------------------------------------------------------------------
-
-
 def box_point_distance(points: np.ndarray, T_world_box: np.ndarray, dims_m) -> np.ndarray:
     """(N,) Euclidean distance (metres) from each of (N, 3) world ``points`` to the solid box of
     size ``dims_m`` at ``T_world_box``: 0 inside or on the surface."""
