@@ -307,6 +307,7 @@ def sim(
 
 # commands that live in their own modules register themselves on ``app`` when imported
 from .commands import hands as _hands  # noqa: E402, F401
+from .commands import query as _query  # noqa: E402, F401
 from .commands import reconstruct as _reconstruct  # noqa: E402, F401
 from .commands import rooms as _rooms  # noqa: E402, F401
 from .commands import track as _track  # noqa: E402, F401

@@ -62,6 +62,7 @@ class Scene:
     keyframes: list[Keyframe] = field(default_factory=list)
     room: RoomDescription | None = None
     metadata: dict = field(default_factory=dict)
+    cache: dict = field(default_factory=dict, repr=False)  # in memory only: derived data (grounding features)
 
     def __repr__(self) -> str:
         return (
@@ -136,6 +137,26 @@ class Scene:
         from .export import export_geometry
 
         return export_geometry(self.mesh, self.cloud, path)
+
+    def query(self, text: str, top_k: int = 5, options=None) -> list:
+        """Open-vocabulary query over this scene's room ("the chair nearest the door", "somewhere
+        to sit"): :class:`spatial.grounding.QueryHit` list, best first. Runs room understanding
+        first when :attr:`room` is ``None`` (and keeps the result there); the scene graph is built
+        once per ``options`` (:class:`spatial.grounding.GroundingOptions`) and cached.
+
+        The one call from ``scene`` up into a stage (DESIGN.md's user view, ``scene.query``): the
+        import is deferred so ``spatial.scene`` does not depend on the grounding layer."""
+        from ..grounding import GroundingOptions, build_graph
+
+        options = options or GroundingOptions()
+        if self.room is None:
+            from ..rooms import capture
+
+            self.room = capture(self)
+        key = ("grounding_graph", options.model_dump_json(), id(self.room))
+        if key not in self.cache:
+            self.cache[key] = build_graph(self.room, self, options=options)
+        return self.cache[key].query(text, top_k)
 
     def save_trajectory_tum(self, path: str | Path) -> Path:
         """Camera poses as a TUM trajectory (``timestamp tx ty tz qx qy qz qw``, seconds)."""

@@ -1,0 +1,207 @@
+"""The grounding layer on a hand-built room whose answers are known: a 5 x 4 m room with a door
+in the south wall, a window in the east wall, a red and a blue chair either side of a round
+table, a grey sofa against the north wall, a bin under the window and a whiteboard on the west
+wall; coloured points sampled on every surface."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from sensors.errors import ConfigError
+from sensors.room import RoomDescription, RoomElement
+from spatial.grounding import GroundingOptions, build_graph, parse
+from spatial.grounding.colors import dominant_colors
+from spatial.scene.geometry import PointCloud
+
+RED, BLUE, GREY, WOOD, WALL, WHITE, BLACK = (170, 40, 35), (40, 60, 150), (128, 128, 126), (140, 95, 55), \
+    (215, 205, 185), (250, 250, 248), (30, 30, 32)
+
+
+def _pose(x: float, y: float, z: float, yaw_deg: float = 0.0) -> np.ndarray:
+    c, s = np.cos(np.radians(yaw_deg)), np.sin(np.radians(yaw_deg))
+    T = np.eye(4)
+    T[:3, :3] = [[c, -s, 0], [s, c, 0], [0, 0, 1]]
+    T[:3, 3] = (x, y, z)
+    return T
+
+
+def _box_points(T, dims, rgb, step=0.03, round_top=False):
+    w, d, h = dims
+    g = lambda n: np.linspace(-0.5, 0.5, max(int(n / step), 2))  # noqa: E731
+    pts = []
+    for u in g(w):
+        for v in g(d):
+            pts += [(u * w, v * d, -h / 2), (u * w, v * d, h / 2)]
+        for t in g(h):
+            pts += [(u * w, -d / 2, t * h), (u * w, d / 2, t * h)]
+    for v in g(d):
+        for t in g(h):
+            pts += [(-w / 2, v * d, t * h), (w / 2, v * d, t * h)]
+    p = np.array(pts)
+    if round_top:  # keep what lies inside the inscribed ellipse (a round table)
+        p = p[(p[:, 0] / (w / 2)) ** 2 + (p[:, 1] / (d / 2)) ** 2 <= 1.0]
+    p = p @ T[:3, :3].T + T[:3, 3]
+    return p, np.tile(np.array(rgb, np.uint8), (len(p), 1))
+
+
+@pytest.fixture(scope="module")
+def room_and_cloud():
+    E = []
+    walls = [("wall-s", _pose(2.5, 0.0, 1.25, 0), 5.0), ("wall-n", _pose(2.5, 4.0, 1.25, 180), 5.0),
+             ("wall-e", _pose(5.0, 2.0, 1.25, 90), 4.0), ("wall-w", _pose(0.0, 2.0, 1.25, -90), 4.0)]
+    for ident, T, w in walls:
+        E.append(RoomElement(ident, "wall", (w, 0.1, 2.5), T))
+    E.append(RoomElement("door-1", "door", (0.9, 0.0, 2.0), _pose(1.0, 0.0, 1.0, 0), parent="wall-s", is_open=False))
+    E.append(RoomElement("window-1", "window", (1.2, 0.0, 1.0), _pose(5.0, 2.0, 1.5, 90), parent="wall-e"))
+    E.append(RoomElement("floor-1", "floor", (5.0, 4.0, 0.0), _pose(2.5, 2.0, 0.0),
+                         polygon_m=((-2.5, -2.0), (2.5, -2.0), (2.5, 2.0), (-2.5, 2.0))))
+    objects = [
+        ("chair-red", "chair", (0.5, 0.5, 0.9), _pose(1.6, 1.0, 0.45, 0), RED, False),
+        ("chair-blue", "chair", (0.5, 0.5, 0.9), _pose(3.4, 1.0, 0.45, 0), BLUE, False),
+        ("table-1", "table", (1.0, 1.0, 0.75), _pose(2.5, 1.0, 0.375), WOOD, True),
+        ("sofa-1", "sofa", (2.0, 0.9, 0.85), _pose(2.5, 3.5, 0.425, 180), GREY, False),
+        ("bin-1", "unknown", (0.3, 0.3, 0.4), _pose(4.75, 2.0, 0.2), BLACK, False),
+    ]
+    points, colours = [], []
+    for ident, cat, dims, T, rgb, rnd in objects:
+        E.append(RoomElement(ident, cat, dims, T, score=0.9 if cat != "unknown" else None))
+        p, c = _box_points(T, dims, rgb, round_top=rnd)
+        points.append(p)
+        colours.append(c)
+    for ident, T, w in walls:
+        p, c = _box_points(T, (w, 0.0, 2.5), WALL, step=0.025)
+        if ident == "wall-w":  # a whiteboard, 2 cm proud of the wall, 1.2 x 0.9 m from 0.9 m up
+            local = (p - T[:3, 3]) @ T[:3, :3]
+            board = (np.abs(local[:, 0]) < 0.6) & (local[:, 2] > 0.9 - 1.25) & (local[:, 2] < 1.8 - 1.25)
+            c[board] = WHITE
+            p[board] += 0.02 * T[:3, 1]
+        points.append(p)
+        colours.append(c)
+    floor = np.stack(np.meshgrid(np.arange(0.02, 5.0, 0.05), np.arange(0.02, 4.0, 0.05)), -1).reshape(-1, 2)
+    points.append(np.c_[floor, np.zeros(len(floor))])
+    colours.append(np.tile(np.array(WOOD, np.uint8), (len(floor), 1)))
+    cloud = PointCloud(np.concatenate(points), colors=np.concatenate(colours))
+    return RoomDescription(E), cloud
+
+
+@pytest.fixture(scope="module")
+def graph(room_and_cloud):
+    room, cloud = room_and_cloud
+    return build_graph(room, geometry=cloud)
+
+
+def _top(graph, text: str) -> str:
+    hits = graph.query(text, top_k=3)
+    assert hits, f"no hit for {text!r}"
+    return hits[0].element.label if hits[0].element.label == "wall fixture" else hits[0].identifier
+
+
+def test_colour_names_of_plain_colours():
+    names = [dominant_colors(np.array([c], np.uint8))[0][0] for c in (RED, BLUE, GREY, WOOD, WHITE, BLACK)]
+    assert names == ["red", "blue", "grey", "brown", "white", "black"]
+
+
+def test_parse_splits_target_attributes_and_relations():
+    q = parse("This is a big red chair. It is next to the round table, closest to the door.")
+    assert q.target.words == ["chair"] and q.target.colors == ["red"] and q.target.sizes == [("volume", True)]
+    assert [(r.predicate, [a.text for a in r.anchors]) for r in q.relations] == [("next_to", ["table"]), ("nearest", ["door"])]
+    assert q.relations[0].anchors[0].shape == "round"
+    q = parse("the table between the red chair and the blue chair")
+    assert [a.colors for a in q.relations[0].anchors] == [["red"], ["blue"]]
+    assert parse("somewhere to sit").verbs == ["sit"]
+
+
+def test_attributes_are_measured(graph):
+    red = graph.node("chair-red").attributes
+    assert red.colors[0][0] == "red" and red.colors[0][1] > 0.8
+    assert graph.node("sofa-1").attributes.colors[0][0] == "grey"
+    assert graph.node("table-1").attributes.footprint_shape == "round"
+    assert graph.node("sofa-1").attributes.footprint_shape == "rectangular"
+    assert abs(graph.node("table-1").attributes.top_m - 0.75) < 0.04
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("the red chair", "chair-red"),
+    ("the blue seat", "chair-blue"),
+    ("the couch", "sofa-1"),
+    ("the chair nearest the door", "chair-red"),
+    ("the chair closest to the window", "chair-blue"),
+    ("the round table", "table-1"),
+    ("the table between the two chairs", "table-1"),
+    ("the trash can", "bin-1"),
+    ("the bin under the window", "bin-1"),
+    ("the whiteboard", "wall fixture"),
+    ("the chair on the left as seen from the entrance", "chair-red"),
+    ("the chair to the right of the table", "chair-blue"),
+    ("where can I sleep", "sofa-1"),
+    ("the window", "window-1"),
+    ("the way out", "door-1"),
+    ("this is a chair. it is red. it is at the end of the table.", "chair-red"),
+])
+def test_queries_find_the_right_element(graph, query, expected):
+    assert _top(graph, query) == expected
+
+
+def test_affordance_ranks_every_seat(graph):
+    ids = {h.identifier for h in graph.query("somewhere to sit", top_k=3)}
+    assert ids == {"chair-red", "chair-blue", "sofa-1"}
+
+
+def test_results_are_deterministic_and_typed(graph, room_and_cloud):
+    room, cloud = room_and_cloud
+    again = build_graph(room, geometry=cloud)
+    a = [(h.identifier, h.score, h.reasons) for h in graph.query("a chair near the table", 5)]
+    b = [(h.identifier, h.score, h.reasons) for h in again.query("a chair near the table", 5)]
+    assert a == b
+    d = graph.query("the sofa", 1)[0].to_dict()
+    assert set(d) >= {"identifier", "category", "score", "reasons", "center_m", "dimensions_m", "transform"}
+    assert np.allclose(np.array(d["transform"]), room.elements[[e.identifier for e in room.elements].index("sofa-1")].T_world_element)
+    json.dumps(graph.to_json())
+
+
+def test_text_form_names_elements_and_relations(graph):
+    text = graph.to_text()
+    assert "[chair_1]" in text and "[door_1]" in text and "red" in text
+    assert "between [chair_" in text  # the table between the chairs
+    assert "entrance [door_1]" in text
+
+
+def test_bad_queries(graph):
+    with pytest.raises(ConfigError, match="empty"):
+        graph.query("   ")
+    with pytest.raises(ConfigError, match="top_k"):
+        graph.query("chair", top_k=0)
+    assert graph.query("the spaceship") == [] or graph.query("the spaceship")[0].score < 0.3
+    assert graph.query("the bathtub") == []
+
+
+def test_lexicon_alone_without_text_model(room_and_cloud):
+    room, cloud = room_and_cloud
+    g = build_graph(room, geometry=cloud, options=GroundingOptions(text_model="none"))
+    assert g.query("the couch")[0].identifier == "sofa-1"
+    assert g.query("the spaceship") == []
+
+
+def test_room_without_objects_and_tilted_room(room_and_cloud):
+    room, cloud = room_and_cloud
+    empty = RoomDescription([e for e in room.elements if not e.is_object])
+    assert build_graph(empty).query("a chair") == []
+    # the same room in a frame whose up is not z (a map without IMU): answers unchanged, in that frame
+    from scipy.spatial.transform import Rotation
+
+    T = np.eye(4)
+    T[:3, :3] = Rotation.from_euler("xy", [20, -10], degrees=True).as_matrix()
+    g = build_graph(room.transformed(T), geometry=PointCloud(cloud.points @ T[:3, :3].T.astype(np.float32), colors=cloud.colors))
+    hit = g.query("the chair nearest the door")[0]
+    assert hit.identifier == "chair-red"
+    assert np.allclose(hit.element.T_world_element, T @ room.elements[[e.identifier for e in room.elements].index("chair-red")].T_world_element)
+
+
+def test_unknown_text_model_is_a_clear_error(room_and_cloud):
+    room, cloud = room_and_cloud
+    g = build_graph(room, geometry=cloud, options=GroundingOptions(text_model="nosuchmodel"))
+    with pytest.raises(ConfigError, match="unknown text model"):
+        g.query("a gizmo")
