@@ -100,6 +100,8 @@ def query(
     options = graph_options(text_model, image_model, image_model_path, detector, detector_path)
     t0 = time.perf_counter()
     graph = load_input(path, options, up)
+    with err.status("loading models"):
+        graph.load_models()
     t1 = time.perf_counter()
     results = []
     for q in queries:
@@ -134,6 +136,6 @@ def query(
             table.add_row("-", "nothing in the room fits", "", "", "", "", "", "")
         out.print(table)
     n_obj = len(graph.objects)
-    out.print(f"{len(queries)} queries over {len(graph.nodes)} elements ({n_obj} objects): graph built in {t1 - t0:.2f} s, "
+    out.print(f"{len(queries)} queries over {len(graph.nodes)} elements ({n_obj} objects): graph and models ready in {t1 - t0:.2f} s, "
               f"{1000 * (t2 - t1) / len(queries):.0f} ms per query" + (f"; drew {len(drawn)} hits into {draw}" if draw else ""),
               highlight=False, markup=False)

@@ -111,6 +111,14 @@ class SceneGraph:
     def objects(self) -> list[Node]:
         return [n for n in self.nodes if n.element.is_object]
 
+    def load_models(self) -> SceneGraph:
+        """Load the configured models now rather than at the first query (to time queries
+        alone, or to fail early on a missing model); returns the graph."""
+        from .query import load_models
+
+        load_models(self)
+        return self
+
     def query(self, text: str, top_k: int = 5):
         """Ranked :class:`~spatial.grounding.query.QueryHit` for ``text`` (best first, at most
         ``top_k``; empty when nothing in the room fits)."""

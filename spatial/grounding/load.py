@@ -5,6 +5,7 @@ into a scene graph (running room understanding where the input has no room yet).
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,6 +15,8 @@ from sensors.room import RoomDescription
 from .graph import SceneGraph, build_graph
 from .options import GroundingOptions
 
+log = logging.getLogger(__name__)
+
 
 def load_graph(path: str | Path, options: GroundingOptions | None = None, room_options=None,
                progress: Callable[[int], None] | None = None) -> SceneGraph:
@@ -21,7 +24,7 @@ def load_graph(path: str | Path, options: GroundingOptions | None = None, room_o
 
     * a scene folder (``scene.json``): its room, or room understanding run on it;
     * a ``spatial rooms`` output folder (``room.json``): that room, coloured from its ``scene/``
-      or, for a mesh input, from the mesh its ``config.json`` names (when it is still there);
+      or from the scene folder or mesh its ``config.json`` names as input (when still there);
     * a ``.ply``/``.obj``/``.glb``/``.off``/``.stl`` mesh or cloud: room understanding on it;
     * anything else: opened as a capture, tracked, reconstructed (``progress`` is called with
       frame counts), then room understanding.
@@ -41,6 +44,8 @@ def load_graph(path: str | Path, options: GroundingOptions | None = None, room_o
         if (path / "scene" / "scene.json").is_file():
             return build_graph(room, Scene.load(path / "scene"), options=options)
         source = _rooms_input(path / "config.json")
+        if source is not None and source.is_dir():
+            return build_graph(room, Scene.load(source), options=options)
         geometry = load_geometry(source) if source is not None else None
         return build_graph(room, geometry=geometry, options=options)
     if path.is_dir() and not any(path.iterdir()):
@@ -58,11 +63,16 @@ def load_graph(path: str | Path, options: GroundingOptions | None = None, room_o
 
 
 def _rooms_input(config: Path) -> Path | None:
-    """The mesh file a ``spatial rooms`` run read, from its ``config.json``, if it still exists."""
+    """The scene folder or mesh file a ``spatial rooms`` run read (its ``config.json``'s input,
+    as that run was given it), if it is still there; else ``None`` with a logged warning (the
+    graph then has no colours)."""
     from ..rooms.source import GEOMETRY_SUFFIXES
 
     try:
         src = Path(json.loads(config.read_text())["input"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    return src if src.suffix.lower() in GEOMETRY_SUFFIXES and src.is_file() else None
+    if (src / "scene.json").is_file() or (src.suffix.lower() in GEOMETRY_SUFFIXES and src.is_file()):
+        return src
+    log.warning("%s: the input %s is not there any more; the scene graph has no colours", config, src)
+    return None

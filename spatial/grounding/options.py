@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class GroundingOptions(BaseModel):
@@ -26,3 +26,12 @@ class GroundingOptions(BaseModel):
     max_views: int = Field(3, ge=1, le=16)
     max_points: int = Field(400_000, ge=1000)
     edge_min_score: float = Field(0.5, gt=0.0, le=1.0)
+
+    @model_validator(mode="after")
+    def _paths_given(self) -> GroundingOptions:
+        for kind, name, path in (("image_model", self.image_model, self.image_model_path),
+                                 ("detector", self.detector, self.detector_path)):
+            if name is not None and path is None:
+                raise ValueError(f"{kind} '{name}' needs {kind}_path: a local folder with its weights (saved with "
+                                 "save_pretrained); nothing is downloaded")
+        return self

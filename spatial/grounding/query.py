@@ -284,6 +284,16 @@ def _text_model(graph: SceneGraph):
     return graph.cache["text_model"]
 
 
+def load_models(graph: SceneGraph) -> None:
+    """The text model and, when configured, the image–text model, loaded into ``graph.cache``."""
+    _text_model(graph)
+    o = graph.options
+    if o.image_model is not None:
+        from .models.image import image_text_model
+
+        image_text_model(o.image_model, o.image_model_path)
+
+
 def score_query(graph: SceneGraph, parsed: ParsedQuery) -> list[tuple[Node, float, list[str]]]:
     """Every node that fits at all, with its score and reasons, best first."""
     res = _Resolver(graph, _text_model(graph))
