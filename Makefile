@@ -38,7 +38,8 @@ $(STAMP): pyproject.toml | system-deps
 # The default session: a simulated studio scan with full ground truth (regenerated when the
 # simulator changes): tracked (ATE against its ground truth printed), reconstructed at the
 # tracked poses and turned into a room (walls, openings, objects, floor plan); then the real
-# 7-Scenes segment and the real ScanNet room when ../shared/data is present.
+# 7-Scenes segment and the real ScanNet room when ../shared/data is present; three queries
+# answered on each room (the studio's best hits drawn on their keyframes).
 SIM := $(OUT)/sim_studio.mcap
 $(SIM): $(wildcard sensors/sim/*.py) sensors/formats/mcap.py | install
 	@mkdir -p $(OUT)
@@ -50,6 +51,8 @@ demo: install $(SIM)
 	$(VENV)/bin/spatial track $(SIM) --out $(OUT)/track_sim_studio --plot --rrd $(OUT)/track_sim_studio.rrd
 	$(VENV)/bin/spatial reconstruct $(SIM) --poses $(OUT)/track_sim_studio/trajectory.tum --out $(OUT)/reconstruct_sim_studio
 	$(VENV)/bin/spatial rooms $(OUT)/reconstruct_sim_studio/scene --out $(OUT)/rooms_sim_studio
+	$(VENV)/bin/spatial query $(OUT)/rooms_sim_studio "somewhere to sit" "the chair nearest the door" \
+	  "the couch under the window" --draw $(OUT)/query_sim_studio --graph $(OUT)/query_sim_studio/graph.json
 	@if [ -d $(DATA)/7scenes ]; then \
 	  $(VENV)/bin/spatial info $(DATA)/7scenes | tee $(OUT)/info_7scenes.txt && \
 	  $(VENV)/bin/spatial replay $(DATA)/7scenes --rrd $(OUT)/replay_7scenes.rrd --sheet $(OUT)/frames_7scenes.png && \
@@ -57,7 +60,8 @@ demo: install $(SIM)
 	  $(VENV)/bin/spatial reconstruct $(DATA)/7scenes --poses $(OUT)/track_7scenes/trajectory.tum --out $(OUT)/reconstruct_7scenes; \
 	else echo "$(DATA)/7scenes not found: skipping the real-capture replay"; fi
 	@if [ -d $(DATA)/scannet_scene0470_00_scan2cad ]; then \
-	  $(VENV)/bin/spatial rooms $(DATA)/scannet_scene0470_00_scan2cad/scene0470_00_vh_clean_2.ply --up z --out $(OUT)/rooms_scannet; \
+	  $(VENV)/bin/spatial rooms $(DATA)/scannet_scene0470_00_scan2cad/scene0470_00_vh_clean_2.ply --up z --out $(OUT)/rooms_scannet && \
+	  $(VENV)/bin/spatial query $(OUT)/rooms_scannet "the chair nearest the door" "the bin under the window" "the whiteboard"; \
 	else echo "$(DATA)/scannet_scene0470_00_scan2cad not found: skipping the real room"; fi
 	@echo "outputs written to $(OUT)/"
 

@@ -78,7 +78,8 @@ def category_score(node: Node, ref: Referent, graph: SceneGraph) -> float:
     """How well ``node`` is what ``ref`` names, in [0, 1]. A categorised object counts by the
     weight of its category times how plausible its size is for it, and (with a classifier score)
     how sure the room stage was; an uncategorised one, or one whose category is implausible,
-    stays a candidate for a common object ("bin") by its size and placement."""
+    stays a candidate for a common object ("bin") by its size and placement, and a weak one
+    (at most 0.15) for a category of its size."""
     e = node.element
     if not e.is_object:
         return ref.categories.get(e.category, 0.0)
@@ -92,10 +93,13 @@ def category_score(node: Node, ref: Referent, graph: SceneGraph) -> float:
         if ref.common in COMMON_COLORS:  # a whiteboard is white: that colour's own share, no near names
             fit *= 0.1 + 0.9 * min(1.0, dict(node.attributes.colors).get(COMMON_COLORS[ref.common], 0.0) / 0.5)
         return 0.9 * fit * (1.0 - 0.8 * sure) if e.category != "unknown" else 0.9 * fit
+    # another category, or none: room understanding confuses look-alikes (an oven for a dishwasher),
+    # so an object the size of the target stays a weak candidate
+    other = max((w * plausibility(node, c) for c, w in ref.categories.items() if c != e.category), default=0.0)
     if e.category == "unknown":
-        return 0.1 * max((w * plausibility(node, c) for c, w in ref.categories.items()), default=0.0)
+        return 0.15 * other
     w = ref.categories.get(e.category, 0.0)
-    return w * (0.3 + 0.7 * sure)
+    return max(w * (0.3 + 0.7 * sure), 0.15 * (1.0 - sure) * other)
 
 
 def _color_factor(node: Node, colors: list[str]) -> tuple[float, list[str]]:
