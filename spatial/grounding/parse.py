@@ -56,8 +56,8 @@ UNARY = frozenset({"corner", "middle", "left", "right", "by_wall", "on_wall"})
 _PHRASES = sorted(((tuple(p.split()), r) for p, r in RELATION_PHRASES.items()), key=lambda x: -len(x[0]))
 #: words naming the speaker's view: "as seen from the door", "from the entrance"
 VIEW_MARKERS = (("as", "seen", "from"), ("seen", "from"), ("viewed", "from"), ("looking", "from"),
-                ("as", "you", "enter"), ("when", "you", "enter"), ("from", "the", "entrance"),
-                ("from", "the", "door"))
+                ("as", "you", "enter"), ("when", "you", "enter"), ("as", "you", "walk", "in"),
+                ("if", "you", "stand", "at"), ("standing", "at"), ("facing", "the", "room"))
 
 
 @dataclass

@@ -185,6 +185,8 @@ def _binary(pred: str, a: rel.Shape, b: rel.Shape, graph: SceneGraph) -> float:
         return rel.near(a, b, 0.35)
     if pred == "on":
         return rel.on(a, b)
+    if pred == "on_floor":  # "on the floor": standing on it
+        return float(np.exp(-max(0.0, a.bottom - b.top - 0.05) / 0.1))
     if pred == "under":
         return rel.under(a, b)
     if pred == "above":
@@ -270,7 +272,8 @@ def _relation_factors(spec: RelationSpec, cands: list[Node], peers: list[Node], 
         for a, w in anchors:
             if a is n:
                 continue
-            v = _binary(p, n.shape, a.shape, graph) * w
+            pred = "on_floor" if p == "on" and a.element.category == "floor" else p
+            v = _binary(pred, n.shape, a.shape, graph) * w
             if v > best or not why:
                 best, why = v, f"{p.replace('_', ' ')} {res.alias(a)} {v:.2f}"
         out[n.identifier] = (best, why)
