@@ -80,3 +80,46 @@ def room_and_cloud() -> tuple[RoomDescription, PointCloud]:
     return RoomDescription(E), cloud
 
 
+
+
+def look_at(eye, target) -> np.ndarray:
+    """T_world_camera (OpenCV axes) of a camera at ``eye`` looking at ``target``, world z up."""
+    eye, target = np.asarray(eye, float), np.asarray(target, float)
+    z = target - eye
+    z /= np.linalg.norm(z)
+    x = np.cross(z, [0.0, 0.0, 1.0])
+    x /= np.linalg.norm(x)
+    y = np.cross(z, x)
+    T = np.eye(4)
+    T[:3, :3] = np.stack([x, y, z], 1)
+    T[:3, 3] = eye
+    return T
+
+
+def render_keyframe(cloud: PointCloud, T_world_camera: np.ndarray, size=(160, 120), focal=120.0):
+    """A keyframe of the coloured points seen from ``T_world_camera``: nearest point per pixel
+    (splatted 2x2), colour and depth in metres (0 where nothing is seen)."""
+    from sensors.types import CameraIntrinsics
+    from spatial.scene.scene import Keyframe
+
+    w, h = size
+    K = CameraIntrinsics(focal, focal, w / 2, h / 2, w, h)
+    T = np.linalg.inv(T_world_camera)
+    p = cloud.points.astype(float) @ T[:3, :3].T + T[:3, 3]
+    front = p[:, 2] > 0.05
+    p, c = p[front], cloud.colors[front]
+    u = (K.fx * p[:, 0] / p[:, 2] + K.cx).astype(int)
+    v = (K.fy * p[:, 1] / p[:, 2] + K.cy).astype(int)
+    color = np.zeros((h, w, 3), np.uint8)
+    depth = np.full((h, w), np.inf, np.float32)
+    uu = np.concatenate([u + du for du in (0, 1) for _ in (0, 1)])
+    vv = np.concatenate([v + dv for _ in (0, 1) for dv in (0, 1)])
+    zz, cc = np.tile(p[:, 2], 4), np.tile(c, (4, 1))
+    ok = (uu >= 0) & (uu < w) & (vv >= 0) & (vv < h)
+    pix, zz, cc = vv[ok] * w + uu[ok], zz[ok], cc[ok]
+    order = np.lexsort((zz, pix))  # by pixel, nearest first
+    first = order[np.unique(pix[order], return_index=True)[1]]
+    depth.reshape(-1)[pix[first]] = zz[first]
+    color.reshape(-1, 3)[pix[first]] = cc[first]
+    depth[~np.isfinite(depth)] = 0
+    return Keyframe(0, T_world_camera, K, color, depth)

@@ -11,6 +11,8 @@ from sensors.errors import ConfigError
 from sensors.formats._atomic import atomic_path
 from sensors.formats._io import encode_color
 
+from .crops import project_points
+
 _EDGES = [(0, 1), (0, 2), (1, 3), (2, 3), (4, 5), (4, 6), (5, 7), (6, 7), (0, 4), (1, 5), (2, 6), (3, 7)]
 
 
@@ -26,19 +28,19 @@ def render_hit(scene, hit, caption: str) -> np.ndarray:
         raise ConfigError(f"keyframe {hit.keyframe} has no colour image")
     scale = max(1.0, 640.0 / kf.color.shape[1])
     img = cv2.resize(kf.color, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR) if scale > 1 else kf.color.copy()
-    K = kf.intrinsics
-    T_cam_world = np.linalg.inv(kf.T_world_camera)
-    corners = hit.element.corners_m() @ T_cam_world[:3, :3].T + T_cam_world[:3, 3]
+    corners = hit.element.corners_m()
+    _, depth = project_points(corners, kf.T_world_camera, kf.intrinsics)
     colour = (255, 220, 0)
     for i, j in _EDGES:
         a, b = corners[i].copy(), corners[j].copy()
-        if a[2] < 0.05 and b[2] < 0.05:
+        za, zb = depth[i], depth[j]
+        if za < 0.05 and zb < 0.05:
             continue
-        if a[2] < 0.05 or b[2] < 0.05:  # clip the edge at 5 cm in front of the camera
-            t = (0.05 - a[2]) / (b[2] - a[2])
-            (a if a[2] < 0.05 else b)[:] = a + t * (b - a)
-        pa = (np.array([K.fx * a[0] / a[2] + K.cx, K.fy * a[1] / a[2] + K.cy]) * scale).round().astype(int)
-        pb = (np.array([K.fx * b[0] / b[2] + K.cx, K.fy * b[1] / b[2] + K.cy]) * scale).round().astype(int)
+        if za < 0.05 or zb < 0.05:  # clip the edge at 5 cm in front of the camera
+            t = (0.05 - za) / (zb - za)
+            (a if za < 0.05 else b)[:] = a + t * (b - a)
+        uv, _ = project_points(np.stack([a, b]), kf.T_world_camera, kf.intrinsics)
+        pa, pb = (uv * scale).round().astype(int)
         ok, pa, pb = cv2.clipLine((0, 0, img.shape[1], img.shape[0]), tuple(int(v) for v in pa), tuple(int(v) for v in pb))
         if ok:
             cv2.line(img, pa, pb, colour, 2, cv2.LINE_AA)

@@ -310,8 +310,11 @@ def score_query(graph: SceneGraph, parsed: ParsedQuery) -> list[tuple[Node, floa
     if target.empty:
         return []
     rows = []
+    with_images = graph.options.image_model is not None
     for n in graph.nodes:
         s = category_score(n, target, graph)
+        if with_images and n.element.category == "unknown":
+            s = max(s, 0.02)  # its crops may still show the target
         if s > 0.01:
             rows.append([n, s, [f"{n.name} fits '{parsed.target.text or ' '.join(parsed.verbs)}' ({target.how}) {s:.2f}"]])
     if not rows:
@@ -341,11 +344,18 @@ def score_query(graph: SceneGraph, parsed: ParsedQuery) -> list[tuple[Node, floa
             r[1] *= RELATION_FLOOR + (1 - RELATION_FLOOR) * v
             if why:
                 r[2].append(why)
+    for ident, (f, why) in _detector_factors(graph, parsed, cands).items():
+        for r in rows:
+            if r[0].identifier == ident:
+                r[1] = min(1.0, r[1] * f)
+                r[2].append(why)
     image = _image_factors(graph, parsed, cands)
     for r in rows:
         if r[0].identifier in image:
             f, why = image[r[0].identifier]
             r[1] *= f
+            if r[0].element.category == "unknown":  # an uncategorised object can be found by its crops alone
+                r[1] = max(r[1], 0.6 * (f - 0.5))
             r[2].append(why)
     rows.sort(key=lambda r: (-r[1], r[0].identifier))
     return [(n, float(s), why) for n, s, why in rows if s >= MIN_SCORE]
@@ -353,7 +363,8 @@ def score_query(graph: SceneGraph, parsed: ParsedQuery) -> list[tuple[Node, floa
 
 def _image_factors(graph: SceneGraph, parsed: ParsedQuery, cands: list[Node]) -> dict[str, tuple[float, str]]:
     """With an image–text model: per object with keyframe views, 0.5–1.5 by how its fused crop
-    features rank against the target phrase among the candidates (z-score through a logistic)."""
+    features rank against the target phrase among the candidates (z-score through a logistic);
+    an uncategorised object scores at least 0.6 x (factor − 0.5) from its crops alone."""
     o = graph.options
     if o.image_model is None or graph.scene is None or not getattr(graph.scene, "keyframes", None):
         return {}
@@ -371,6 +382,33 @@ def _image_factors(graph: SceneGraph, parsed: ParsedQuery, cands: list[Node]) ->
     sims = np.array([float(feats[n.identifier] @ t) for n in have])
     z = (sims - sims.mean()) / max(float(sims.std()), 1e-6)
     return {n.identifier: (float(0.5 + 1.0 / (1.0 + np.exp(-zi))), f"image {s:.3f}") for n, zi, s in zip(have, z, sims)}
+
+
+def _detector_factors(graph: SceneGraph, parsed: ParsedQuery, cands: list[Node]) -> dict[str, tuple[float, str]]:
+    """With a detector: the target phrase detected on the keyframes and lifted to 3D; a
+    candidate whose box holds a detection's centre (within 10 cm) gains 1 + its score."""
+    o = graph.options
+    if o.detector is None or graph.scene is None or not getattr(graph.scene, "keyframes", None):
+        return {}
+    from ..scene.shapes import box_point_distance
+    from .crops import detections_3d
+    from .models.detect import detector
+
+    phrase = parsed.target.describe() or " ".join(parsed.verbs)
+    if not phrase:
+        return {}
+    key = ("detections", o.detector, o.detector_path, phrase)
+    if key not in graph.cache:
+        graph.cache[key] = detections_3d(graph.scene, [phrase], detector(o.detector, o.detector_path))
+    out: dict[str, tuple[float, str]] = {}
+    for d in graph.cache[key]:
+        for n in cands:
+            e = n.element
+            if box_point_distance(np.array([d.center_m]), e.T_world_element, e.dimensions_m)[0] <= 0.1:
+                f = 1.0 + d.score
+                if f > out.get(n.identifier, (0.0, ""))[0]:
+                    out[n.identifier] = (f, f"detected '{d.phrase}' {d.score:.2f} in keyframe {d.keyframe}")
+    return out
 
 
 def run_query(graph: SceneGraph, text: str, top_k: int = 5) -> list[QueryHit]:

