@@ -3,7 +3,8 @@ detections lifted back to 3D.
 
 A box is seen in a keyframe where its sample points (corners and an inner grid) project inside
 the image in front of the camera and are not hidden: the keyframe's depth at the pixel is not
-more than 10 cm nearer than the point (or there is no depth). A view's score is its visibility
+more than 10 cm nearer than the point, or what it sees there lies on the box itself (the
+object hiding its own far side), or there is no depth. A view's score is its visibility
 x the share of the image the box covers (capped at a quarter) x its sharpness (variance of the
 Laplacian in the crop, relative to the element's sharpest view). Frames: world z up, metres;
 cameras OpenCV (x right, y down, z forward), ``T_world_camera``.
@@ -50,6 +51,20 @@ def _samples(e: RoomElement, n: int = 5) -> np.ndarray:
     return local @ e.T_world_element[:3, :3].T + e.T_world_element[:3, 3]
 
 
+def _on_box(e: RoomElement, uv: np.ndarray, depth_m: np.ndarray, T_world_camera: np.ndarray, intrinsics) -> np.ndarray:
+    """(N,) bool: the surface seen at colour pixels ``uv`` (N, 2) with depths ``depth_m`` (N,) metres,
+    back-projected to the world, lies on the element's own box (within :data:`OCCLUSION_M`), so
+    the samples behind it are hidden by the object itself, not by something in front of it."""
+    d = np.where(np.isfinite(depth_m) & (depth_m > 0), depth_m, 0.0).astype(float)
+    K = intrinsics
+    cam = np.stack([(uv[:, 0] - K.cx) / K.fx * d, (uv[:, 1] - K.cy) / K.fy * d, d], 1)
+    T = np.asarray(T_world_camera, float)
+    world = cam @ T[:3, :3].T + T[:3, 3]
+    Te = e.T_world_element
+    local = (world - Te[:3, 3]) @ Te[:3, :3]
+    return np.all(np.abs(local) <= np.asarray(e.dimensions_m) / 2 + OCCLUSION_M, axis=1) & (d > 0)
+
+
 def _sharpness(gray: np.ndarray) -> float:
     import cv2
 
@@ -80,7 +95,8 @@ def object_views(scene, elements: list[RoomElement], max_views: int = 3, min_vis
                 iu = np.clip((uv[inside, 0] * dw / w).astype(int), 0, dw - 1)
                 iv = np.clip((uv[inside, 1] * dh / h).astype(int), 0, dh - 1)
                 d = kf.depth_m[iv, iu]
-                seen[inside] = (d <= 0) | ~np.isfinite(d) | (d >= z[inside] - OCCLUSION_M)
+                seen[inside] = (d <= 0) | ~np.isfinite(d) | (d >= z[inside] - OCCLUSION_M) | \
+                    _on_box(e, uv[inside], d, kf.T_world_camera, K)
             visibility = float(seen.mean())
             if visibility < min_visible:
                 continue

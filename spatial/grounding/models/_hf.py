@@ -25,8 +25,9 @@ def local_folder(path: str | Path | None, what: str, example: str) -> Path:
 
 
 def transformers_offline():
-    """The ``transformers`` and ``torch`` modules, with the hub switched off and progress bars
-    and info logging silenced (the library never prints)."""
+    """The ``transformers`` and ``torch`` modules, with the hub switched off and transformers'
+    progress bars and info logging silenced for the process (this library never prints; set
+    them back with ``transformers.utils.logging`` if your own code wants them)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     try:
@@ -41,7 +42,7 @@ def transformers_offline():
 
 def load_parts(folder: Path, model_cls, what: str):
     """(model in eval mode on the CPU, tokenizer, image processor) from ``folder``."""
-    transformers, torch = transformers_offline()
+    transformers, _ = transformers_offline()
     try:
         model = model_cls.from_pretrained(str(folder), local_files_only=True)
         tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
@@ -49,5 +50,4 @@ def load_parts(folder: Path, model_cls, what: str):
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ConfigError(f"could not load the {what} from {folder}: {exc}") from None
     model.eval()
-    torch.set_grad_enabled(False)
     return model, tokenizer, images

@@ -38,14 +38,16 @@ class Detector:
         self._lock = threading.Lock()
 
     def detect(self, image: np.ndarray, phrases: list[str], min_score: float = 0.1, max_detections: int = 20) -> list[Detection]:
-        """Detections of ``phrases`` in an HxWx3 uint8 RGB ``image``, best first."""
+        """Detections of ``phrases`` in an HxWx3 uint8 RGB ``image``, best first, boxes of one phrase
+    overlapping another's by IoU 0.5 or more suppressed."""
         _, torch = transformers_offline()
-        if not (isinstance(image, np.ndarray) and image.ndim == 3 and image.shape[2] == 3 and image.size):
+        if not (isinstance(image, np.ndarray) and image.ndim == 3 and image.shape[2] == 3 and image.size
+                and image.dtype == np.uint8):
             raise ConfigError("the image must be a non-empty HxWx3 uint8 RGB array")
         phrases = [p for p in phrases if p.strip()]
         if not phrases:
             return []
-        with self._lock:
+        with self._lock, torch.inference_mode():
             tok = self._tokenizer(phrases, padding="max_length", truncation=True, return_tensors="pt",
                                   max_length=min(16, getattr(self._tokenizer, "model_max_length", 16)))
             pix = self._images(images=[image], return_tensors="pt")["pixel_values"]
@@ -63,14 +65,29 @@ class Detector:
             cx, cy, bw, bh = boxes[i]
             x0, y0 = np.clip([(cx - bw / 2) * sx, (cy - bh / 2) * sy], 0, [w, h])
             x1, y1 = np.clip([(cx + bw / 2) * sx, (cy + bh / 2) * sy], 0, [w, h])
-            if x1 - x0 >= 1 and y1 - y0 >= 1:
-                found.append(Detection(phrases[best[i]], s, (float(x0), float(y0), float(x1), float(y1))))
+            box = (float(x0), float(y0), float(x1), float(y1))
+            if x1 - x0 >= 1 and y1 - y0 >= 1 and all(d.phrase != phrases[best[i]] or _iou(d.box_xyxy_px, box) < 0.5
+                                                     for d in found):  # non-maximum suppression per phrase
+                found.append(Detection(phrases[best[i]], s, box))
         return found
 
 
-@lru_cache(maxsize=2)
+def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = iw * ih
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
 def detector(name: str, path: str | Path | None) -> Detector:
-    """The detector ``name`` (one of :data:`DETECTORS`) from the local folder ``path``."""
+    """The detector ``name`` (one of :data:`DETECTORS`) from the local folder ``path``, loaded
+    once per process and folder."""
+    return _load(name, None if path is None else str(Path(path).expanduser().resolve()))
+
+
+@lru_cache(maxsize=2)
+def _load(name: str, path: str | None) -> Detector:
     if name not in DETECTORS:
         raise ConfigError(f"unknown detector '{name}'; expected one of {DETECTORS}")
     folder = local_folder(path, f"detector '{name}'", "google/owlv2-base-patch16-ensemble")

@@ -39,6 +39,11 @@ class ImageTextModel:
         self._lock = threading.Lock()
 
     @property
+    def dimension(self) -> int:
+        """Length of the embeddings."""
+        return int(getattr(self._model.config, "projection_dim", 0) or self.embed_texts(["a"]).shape[1])
+
+    @property
     def key(self) -> str:
         """Names this model in caches: backend and folder."""
         return f"{self.name}:{self.path}"
@@ -53,17 +58,19 @@ class ImageTextModel:
     def embed_images(self, images: list[np.ndarray]) -> np.ndarray:
         """Unit embeddings of HxWx3 uint8 RGB images."""
         if not images:
-            return np.zeros((0, 0), np.float32)
+            return np.zeros((0, self.dimension), np.float32)
         for im in images:
             if not (isinstance(im, np.ndarray) and im.ndim == 3 and im.shape[2] == 3 and im.dtype == np.uint8 and im.size):
                 raise ConfigError("images must be non-empty HxWx3 uint8 RGB arrays")
-        with self._lock:
+        _, torch = transformers_offline()
+        with self._lock, torch.inference_mode():
             batch = self._images(images=list(images), return_tensors="pt")
             return self._unit(self._model.get_image_features(pixel_values=batch["pixel_values"]))
 
     def embed_texts(self, texts: list[str]) -> np.ndarray:
         """Unit embeddings of ``texts`` (memoised)."""
-        with self._lock:
+        _, torch = transformers_offline()
+        with self._lock, torch.inference_mode():
             missing = sorted({t for t in texts if t not in self._memo})
             if missing:
                 kw = {"padding": "max_length" if self.name == "siglip" else True, "truncation": True,
@@ -72,13 +79,17 @@ class ImageTextModel:
                 feats = self._unit(self._model.get_text_features(input_ids=tok["input_ids"],
                                                                  attention_mask=tok.get("attention_mask")))
                 self._memo.update(zip(missing, feats))
-            return np.stack([self._memo[t] for t in texts]) if texts else np.zeros((0, 0), np.float32)
+            return np.stack([self._memo[t] for t in texts]) if texts else np.zeros((0, self.dimension), np.float32)
+
+
+def image_text_model(name: str, path: str | Path | None) -> ImageTextModel:
+    """The image–text model ``name`` (one of :data:`IMAGE_MODELS`) from the local folder ``path``,
+    loaded once per process and folder."""
+    return _load(name, None if path is None else str(Path(path).expanduser().resolve()))
 
 
 @lru_cache(maxsize=4)
-def image_text_model(name: str, path: str | Path | None) -> ImageTextModel:
-    """The image–text model ``name`` (one of :data:`IMAGE_MODELS`) from the local folder ``path``,
-    loaded once per process."""
+def _load(name: str, path: str | None) -> ImageTextModel:
     if name not in IMAGE_MODELS:
         raise ConfigError(f"unknown image model '{name}'; expected one of {IMAGE_MODELS}")
     folder = local_folder(path, f"image-text model '{name}'", "openai/clip-vit-base-patch32")

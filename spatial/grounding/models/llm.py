@@ -24,6 +24,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
+from functools import partial
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -41,7 +42,8 @@ SNIPPET_CHARS = 200
 
 SYSTEM_PROMPT = """You answer questions about one room, described below as a scene graph.
 How to read the description:
-- Every element (object, wall, door, window, floor) is one line, named by a short alias in square brackets, e.g. [chair_2].
+- Every element (object, wall, door, window, floor) is one line, named by a short alias in square brackets,
+  e.g. [chair_2].
 - Coordinates are in a world frame with z pointing up; all lengths are in metres.
 - Sizes are width x depth x height; heights ("from 0.03 to 0.90 high") are measured above the floor.
 - Each line lists the element's colours, shape and its relations to other elements (next to, under, between, ...).
@@ -76,7 +78,9 @@ class LlmOptions(BaseModel):
     def create(cls, **values) -> LlmOptions:
         """Validate ``values`` (``None`` means "use the environment's default"), turning pydantic's
         errors into one :class:`ConfigError`."""
-        return validated(cls, "language model", **{k: v for k, v in values.items() if v is not None})
+        given = {k: v for k, v in values.items() if v is not None}
+        # validated()'s own first parameter is called "model", so the values travel in a partial
+        return validated(partial(cls, **given), "language model")
 
     def check(self) -> LlmOptions:
         """Raise :class:`ConfigError` unless an endpoint (http or https) and a model are given;
