@@ -30,7 +30,8 @@ SHAPENET_CATEGORIES = {
     "02933112": "storage", "03211117": "television", "02747177": None, "02808440": "bathtub",
     "04554684": "washerDryer", "03337140": "storage", "02773838": None,
 }
-__all__ = ["SHAPENET_CATEGORIES", "read_scan2cad", "read_vertex_labels", "structure_masks"]
+__all__ = ["NYU40_ELEMENTS", "SHAPENET_CATEGORIES", "SHAPENET_NAMES", "label_boxes", "read_scan2cad", "read_scan2cad_all",
+           "read_vertex_labels", "structure_masks"]
 
 
 def read_vertex_labels(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
@@ -108,4 +109,90 @@ def read_scan2cad(path: str | Path) -> list[RoomElement]:
         T[:3, 3] = B[:3, 3]
         dims = (2 * float(np.linalg.norm(ax)), 2 * float(np.linalg.norm(az)), 2 * float(np.linalg.norm(up)))
         out.append(RoomElement(f"scan2cad-{k}", category, dims, T))
+    return out
+
+
+# ShapeNet synset → a plain name for the models without a RoomPlan category (the element's label)
+SHAPENET_NAMES = {"02747177": "trash bin", "02773838": "bag"}
+# NYU40 class id → (room element category, label): doors and windows are surfaces; the rest
+# (whiteboard, bag, …) have no RoomPlan category and keep their NYU40 name as the label
+NYU40_ELEMENTS = {8: ("door", ""), 9: ("window", ""), 30: ("unknown", "whiteboard"), 37: ("unknown", "bag"),
+                  39: ("unknown", "otherfurniture"), 7: ("table", ""), 5: ("chair", "")}
+
+
+def read_scan2cad_all(path: str | Path) -> list[RoomElement]:
+    """Every aligned model of a Scan2CAD annotation as a gravity-aligned box in the mesh frame, the
+    ones without a RoomPlan category included as :data:`~sensors.room.UNCATEGORISED` with a
+    ``label`` from :data:`SHAPENET_NAMES` (``"object"`` when the synset is not listed there).
+
+    Same boxes and identifiers (``"scan2cad-<k>"``, k the index in ``aligned_models``) as
+    :func:`read_scan2cad`, which leaves those models out."""
+    path = Path(path)
+    kept = {e.identifier: e for e in read_scan2cad(path)}  # validates the file, boxes of the categorised models
+    entry = json.loads(path.read_text())
+    entry = entry[0] if isinstance(entry, list) else entry
+    M_scan_inv = np.linalg.inv(_trs(entry["trs"]))
+    out = []
+    for k, m in enumerate(entry["aligned_models"]):
+        ident = f"scan2cad-{k}"
+        if ident in kept:
+            out.append(kept[ident])
+            continue
+        unit = np.eye(4)
+        unit[:3, 3] = [float(v) for v in m["center"]]
+        unit[:3, :3] = np.diag([float(v) for v in m["bbox"]])
+        B = M_scan_inv @ _trs(m["trs"]) @ unit
+        ax, up, az = B[:3, 0], B[:3, 1], B[:3, 2]
+        T = np.eye(4)
+        T[:3, :3] = Rotation.from_euler("z", np.arctan2(ax[1], ax[0])).as_matrix()
+        T[:3, 3] = B[:3, 3]
+        dims = (2 * float(np.linalg.norm(ax)), 2 * float(np.linalg.norm(az)), 2 * float(np.linalg.norm(up)))
+        label = SHAPENET_NAMES.get(str(m.get("catid_cad")), "object")
+        out.append(RoomElement(ident, "unknown", dims, T, label=label))
+    return out
+
+
+def label_boxes(path: str | Path, label_id: int, link_m: float = 0.2, min_vertices: int = 50) -> list[RoomElement]:
+    """Gravity-aligned oriented boxes around the vertices of one NYU40 class of a ScanNet
+    ``*.labels.ply``, one per instance, in the mesh frame (z up, metres).
+
+    The file has no instance ids, so instances are the connected groups of the class's vertices
+    linked by ``link_m`` (vertices closer than that join one group); groups of fewer than
+    ``min_vertices`` are dropped as label noise. Each box is turned about z to the dominant
+    horizontal direction of its vertices (the principal axis of their x–y coordinates), which
+    becomes the local x axis (width; for a door, window or whiteboard: along the wall, so local y
+    is the thin axis, the wall normal); its extent is the vertices' range along each axis (the
+    scan stops at about 1.4 m, so tall elements are cut there). Categories and labels come from
+    :data:`NYU40_ELEMENTS` (``unknown`` labelled ``nyu40-<id>`` otherwise); identifiers are
+    ``"label<id>-<k>"``, k ordered by decreasing vertex count. An empty list when no vertex has
+    the label.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+    from scipy.spatial import cKDTree
+
+    xyz, labels = read_vertex_labels(path)
+    pts = xyz[labels == label_id]
+    if len(pts) == 0:
+        return []
+    pairs = cKDTree(pts).query_pairs(link_m, output_type="ndarray")
+    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(len(pts), len(pts)))
+    n, comp = connected_components(graph, directed=False)
+    sizes = np.bincount(comp, minlength=n)
+    category, label = NYU40_ELEMENTS.get(label_id, ("unknown", f"nyu40-{label_id}"))
+    out = []
+    for c in np.argsort(-sizes, kind="stable"):
+        if sizes[c] < min_vertices:
+            break
+        p = pts[comp == c]
+        xy = p[:, :2] - p[:, :2].mean(0)
+        _, vecs = np.linalg.eigh(xy.T @ xy)
+        u = vecs[:, 1]  # largest eigenvalue: the dominant horizontal direction
+        R = np.array([[u[0], -u[1], 0.0], [u[1], u[0], 0.0], [0.0, 0.0, 1.0]])
+        local = p @ R
+        lo, hi = local.min(0), local.max(0)
+        T = np.eye(4)
+        T[:3, :3] = R
+        T[:3, 3] = R @ ((lo + hi) / 2)
+        out.append(RoomElement(f"label{label_id}-{len(out)}", category, tuple(hi - lo), T, label=label))
     return out
