@@ -306,6 +306,7 @@ def sim(
 
 
 # commands that live in their own modules register themselves on ``app`` when imported
+from .commands import ask as _ask  # noqa: E402, F401
 from .commands import hands as _hands  # noqa: E402, F401
 from .commands import query as _query  # noqa: E402, F401
 from .commands import reconstruct as _reconstruct  # noqa: E402, F401
