@@ -166,7 +166,7 @@ def _clauses(words: list[str]) -> tuple[list[str], list[tuple[str, list[str]]]]:
             continue
         w = words[i]
         if rels:
-            if w == "," or (w == "and" and rels[-1][0] != "between"):
+            if w in (",", "while", "when", "because", "if", "so", "since", "as") or (w == "and" and rels[-1][0] != "between"):
                 rels.append(("", []))  # a clause break: following words are no anchor
             else:
                 rels[-1][1].append(w)

@@ -19,6 +19,7 @@ from sensors.errors import ConfigError
 from sensors.room import RoomElement
 
 from . import relations as rel
+from .fixtures import LABEL as FIXTURE_LABEL
 from .graph import Node, SceneGraph
 from .parse import ParsedQuery, Phrase, RelationSpec, parse
 from .resolve import Referent, common_fit, resolve
@@ -84,9 +85,11 @@ def category_score(node: Node, ref: Referent, graph: SceneGraph) -> float:
     if not e.is_object:
         return ref.categories.get(e.category, 0.0)
     sure = 1.0 if e.category == "unknown" else (e.score if e.score is not None else 1.0) * plausibility(node, e.category)
+    if ref.common == "object":  # "the thing nearest the door": any object, a wall fixture hardly
+        if e.label == FIXTURE_LABEL:
+            return 0.1
+        return 0.7 if e.category == "unknown" else 0.6 + 0.4 * sure
     if ref.common is not None:
-        if ref.common == "object":
-            return 0.5
         near_wall = min((rel.gap_xy(node.shape, w.shape) for w in graph.nodes if w.element.category == "wall"),
                         default=9.0)
         fit = common_fit(ref.common, e.dimensions_m, node.attributes.bottom_m, node.shape.thin, near_wall)
@@ -116,8 +119,10 @@ def _color_factor(node: Node, colors: list[str]) -> tuple[float, list[str]]:
 
 
 def _measure(node: Node, what: str) -> float:
+    """Volume (m³; for a surface such as a window, its area), height of the top or length."""
     w, d, h = node.element.dimensions_m
-    return {"volume": w * d * h, "height": node.attributes.top_m, "length": max(w, d)}[what]
+    size = w * d * h if node.element.is_object and d >= 0.05 else w * h
+    return {"volume": size, "height": node.attributes.top_m, "length": max(w, d)}[what]
 
 
 def _size_factors(peers: list[Node], phrase: Phrase) -> dict[str, float]:
@@ -306,7 +311,7 @@ def score_query(graph: SceneGraph, parsed: ParsedQuery) -> list[tuple[Node, floa
     res = _Resolver(graph, _text_model(graph))
     target = res.referent(parsed.target, parsed.verbs)
     if target.empty and (parsed.target.colors or parsed.target.shape or parsed.relations):
-        target = Referent({c: 0.5 for c in ("chair", "table", "storage", "sofa", "bed")}, "object", "any object")
+        target = resolve(["thing"], [], None)  # "the green one": any object
     if target.empty:
         return []
     rows = []

@@ -12,7 +12,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .vocab import AFFORDANCES, COMMON_OBJECTS, DESCRIPTIONS, NAMES, PURPOSE_MARKERS, SYNONYMS_OF_COMMON, size_fit
+from .vocab import (
+    AFFORDANCES,
+    COMMON_OBJECTS,
+    DESCRIPTIONS,
+    GENERIC,
+    GROUPS,
+    NAMES,
+    PURPOSE_MARKERS,
+    SYNONYMS_OF_COMMON,
+    size_fit,
+)
 
 _LEXICON: dict[tuple[str, ...], str] = {}
 for _cat, _names in NAMES.items():
@@ -20,7 +30,7 @@ for _cat, _names in NAMES.items():
         _LEXICON[tuple(_n.split())] = _cat
 _COMMON: dict[tuple[str, ...], str] = {tuple(n.split()): n for n in COMMON_OBJECTS} | {
     (k,): v for k, v in SYNONYMS_OF_COMMON.items()}
-_GENERIC = ("object", "thing", "item", "furniture")
+_GROUPS = {tuple(k.split()): v for k, v in GROUPS.items()}
 
 
 @dataclass
@@ -44,33 +54,46 @@ def _ngrams(words: list[str]) -> list[tuple[int, int]]:
 
 
 def resolve(words: list[str], verbs: list[str], text_model=None) -> Referent:
-    """The referent of a phrase's content ``words`` (and the query's purpose ``verbs``)."""
+    """The referent of a phrase's content ``words`` (and the query's purpose ``verbs``). A
+    purpose query ("somewhere to sit", "something to put my laptop on") is resolved by its
+    purpose even when it names a thing."""
     nouns = [w for w in words if w not in PURPOSE_MARKERS]
+    purpose = bool(verbs) and (not words or words[0] in PURPOSE_MARKERS)
+    if verbs and (purpose or not nouns):
+        return _purpose(verbs)
     for i, j in _ngrams(nouns):  # the lexicon, longest match, the last noun of a phrase first
         key = tuple(nouns[i:j])
-        if key in _COMMON and _COMMON[key] not in _GENERIC:
+        if key in _GROUPS:
+            return Referent({c: 1.0 for c in _GROUPS[key]}, None, "lexicon")
+        if key in _COMMON:
             return Referent({}, _COMMON[key], "lexicon")
         if key in _LEXICON:
             return Referent({_LEXICON[key]: 1.0}, None, "lexicon")
-    if verbs:  # purposes add up: "keep food cold" is the refrigerator's 2.3 against storage's 0.8
-        cats: dict[str, float] = {}
-        for v in verbs:
-            for c, w in AFFORDANCES[v].items():
-                cats[c] = cats.get(c, 0.0) + w
-        if cats:
-            top = max(cats.values())
-            return Referent({c: round(w / top, 3) for c, w in cats.items()}, None, f"purpose '{' '.join(verbs)}'")
-    if any(w in _GENERIC for w in nouns):
-        return Referent({c: 0.5 for c in NAMES if c not in ("wall", "floor", "door", "window", "opening")},
+    if any(w in GENERIC for w in words):
+        return Referent({c: 1.0 for c in NAMES if c not in ("wall", "floor", "door", "window", "opening")},
                         "object", "any object")
+    if verbs:
+        return _purpose(verbs)
     if not nouns or text_model is None:
         return Referent()
     return _by_text(" ".join(nouns), text_model)
 
 
+def _purpose(verbs: list[str]) -> Referent:
+    """Purposes add up: "keep food cold" is the refrigerator's 2.3 against storage's 0.8."""
+    cats: dict[str, float] = {}
+    for v in verbs:
+        for c, w in AFFORDANCES[v].items():
+            cats[c] = cats.get(c, 0.0) + w
+    if not cats:
+        return Referent()
+    top = max(cats.values())
+    return Referent({c: round(w / top, 3) for c, w in cats.items()}, None, f"purpose '{' '.join(verbs)}'")
+
+
 def _by_text(phrase: str, text_model) -> Referent:
-    labels = list(DESCRIPTIONS) + [n for n in COMMON_OBJECTS if n not in _GENERIC]
-    texts = [DESCRIPTIONS[c] for c in DESCRIPTIONS] + [f"a {n}" for n in COMMON_OBJECTS if n not in _GENERIC]
+    labels = list(DESCRIPTIONS) + list(COMMON_OBJECTS)
+    texts = [DESCRIPTIONS[c] for c in DESCRIPTIONS] + [f"a {n}" for n in COMMON_OBJECTS]
     e = text_model.embed([f"a {phrase}", *texts])
     sims = e[1:] @ e[0]
     best = int(np.argmax(sims))

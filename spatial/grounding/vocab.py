@@ -13,7 +13,7 @@ from __future__ import annotations
 NAMES: dict[str, tuple[str, ...]] = {
     "bathtub": ("bathtub", "bath", "tub", "bath tub"),
     "bed": ("bed", "double bed", "single bed", "mattress", "bunk"),
-    "chair": ("chair", "seat", "stool", "armchair", "dining chair", "office chair", "desk chair"),
+    "chair": ("chair", "stool", "armchair", "dining chair", "office chair", "desk chair"),
     "dishwasher": ("dishwasher", "dish washer"),
     "fireplace": ("fireplace", "fire place", "hearth", "mantel", "mantelpiece", "chimney"),
     "oven": ("oven", "microwave"),
@@ -36,6 +36,17 @@ NAMES: dict[str, tuple[str, ...]] = {
     "opening": ("opening", "passage", "archway", "arch", "gap in the wall"),
     "floor": ("floor", "ground"),
 }
+
+#: names of a group of categories (any member fits fully)
+GROUPS: dict[str, tuple[str, ...]] = {
+    "seat": ("chair", "sofa"), "seating": ("chair", "sofa"),
+    "appliance": ("dishwasher", "oven", "refrigerator", "stove", "washerDryer"),
+    "kitchen appliance": ("dishwasher", "oven", "refrigerator", "stove"),
+    "furniture": ("bed", "chair", "sofa", "storage", "table", "television", "fireplace"),
+    "piece of furniture": ("bed", "chair", "sofa", "storage", "table", "television", "fireplace"),
+}
+#: words for "any object" (uncategorised ones included, wall fixtures hardly)
+GENERIC = ("object", "thing", "item", "stuff", "something", "anything")
 
 #: purposes → categories serving them, with how well (0–1)
 AFFORDANCES: dict[str, dict[str, float]] = {
@@ -73,6 +84,20 @@ AFFORDANCES: dict[str, dict[str, float]] = {
     "news": {"television": 0.8},
     "store": {"storage": 1.0, "refrigerator": 0.3},
     "keep": {"storage": 0.8, "refrigerator": 0.5},
+    "away": {"storage": 1.0},
+    "rinse": {"sink": 1.0},
+    "brush": {"sink": 0.9},
+    "shave": {"sink": 0.9},
+    "fill": {"sink": 0.7},
+    "dry": {"washerDryer": 0.9},
+    "read": {"chair": 0.6, "sofa": 0.6, "bed": 0.4},
+    "hang": {"storage": 0.8},
+    "tidy": {"storage": 1.0},
+    "laptop": {"table": 1.0},
+    "coffee": {"table": 0.8},
+    "cup": {"table": 0.8},
+    "vegetable": {"refrigerator": 1.0},
+    "milk": {"refrigerator": 1.0},
     "books": {"storage": 1.0, "table": 0.3},
     "toys": {"storage": 0.8},
     "hide": {"storage": 0.5},
@@ -126,10 +151,6 @@ COMMON_OBJECTS: dict[str, tuple[tuple[tuple[float, float], tuple[float, float], 
     "fan": (((0.3, 0.6), (0.3, 0.6), (0.3, 1.4)), "floor"),
     "heater": (((0.3, 0.8), (0.15, 0.4), (0.3, 0.8)), "floor"),
     "speaker": (((0.15, 0.4), (0.15, 0.4), (0.2, 1.1)), "floor"),
-    "object": (((0.05, 3.0), (0.0, 3.0), (0.02, 2.5)), "floor"),
-    "thing": (((0.05, 3.0), (0.0, 3.0), (0.02, 2.5)), "floor"),
-    "item": (((0.05, 3.0), (0.0, 3.0), (0.02, 2.5)), "floor"),
-    "furniture": (((0.3, 3.0), (0.3, 3.0), (0.3, 2.2)), "floor"),
 }
 #: the colour a common object usually has, where it defines it
 COMMON_COLORS = {"whiteboard": "white", "blackboard": "black"}
