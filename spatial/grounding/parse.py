@@ -34,7 +34,9 @@ RELATION_PHRASES: dict[str, str] = {
     "turned towards": "facing", "opposite": "opposite", "opposite to": "opposite", "opposite of": "opposite",
     "across from": "opposite", "across the room from": "opposite",
     "at the end of": "end_of", "at the head of": "end_of", "at the foot of": "end_of", "at one end of": "end_of",
-    "on the end of": "end_of", "at the short side of": "end_of",
+    "on the end of": "end_of", "at the short side of": "end_of", "at the far end of": "end_of",
+    "at the other end of": "end_of", "at the near end of": "end_of",
+    "from": "farthest",  # "at the far end of the table from the door" ("as seen from" sets the view first)
     "left of": "left_of", "to the left of": "left_of", "on the left of": "left_of", "on the left side of": "left_of",
     "right of": "right_of", "to the right of": "right_of", "on the right of": "right_of",
     "on the right side of": "right_of",

@@ -31,7 +31,7 @@ _COLOR_SIM = {("black", "grey"): 0.4, ("grey", "white"): 0.4, ("beige", "white")
               ("beige", "yellow"): 0.4, ("orange", "yellow"): 0.4, ("blue", "purple"): 0.3, ("pink", "purple"): 0.4,
               ("grey", "blue"): 0.2, ("grey", "beige"): 0.2}
 RELATION_FLOOR = 0.05
-MIN_SCORE = 0.02
+_SUPERLATIVE = ("nearest", "farthest", "left", "right")
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,10 @@ def category_score(node: Node, ref: Referent, graph: SceneGraph) -> float:
         if e.label == FIXTURE_LABEL:
             return 0.1
         return 0.7 if e.category == "unknown" else 0.6 + 0.4 * sure
+    if e.category == "unknown" and e.label and e.label != FIXTURE_LABEL and ref.common is not None:
+        label = e.label.lower().replace(" ", "")
+        if ref.common.replace(" ", "") in label or label in ref.common.replace(" ", ""):
+            return 1.0  # its label names it ("whiteboard" for "the white board")
     if ref.common is not None:
         near_wall = min((rel.gap_xy(node.shape, w.shape) for w in graph.nodes if w.element.category == "wall"),
                         default=9.0)
@@ -342,7 +346,13 @@ def score_query(graph: SceneGraph, parsed: ParsedQuery) -> list[tuple[Node, floa
             r[1] *= f
             r[2].append(f"{n.attributes.footprint_shape} footprint")
     cands = [r[0] for r in rows]
-    for spec in parsed.relations:
+    # relations that hold or not first; superlatives ("nearest the door", "leftmost") then pick among
+    # the candidates those left standing: "the chair at the end of the table nearest the door"
+    ordered = sorted(parsed.relations, key=lambda spec: spec.predicate in _SUPERLATIVE)
+    for spec in ordered:
+        if spec.predicate in _SUPERLATIVE:
+            best = max(r[1] for r in rows)
+            peers = [r[0] for r in rows if r[1] >= 0.5 * best]
         factors = _relation_factors(spec, cands, peers, res, graph)
         for r in rows:
             v, why = factors.get(r[0].identifier, (1.0, ""))
@@ -363,7 +373,7 @@ def score_query(graph: SceneGraph, parsed: ParsedQuery) -> list[tuple[Node, floa
                 r[1] = max(r[1], 0.6 * (f - 0.5))
             r[2].append(why)
     rows.sort(key=lambda r: (-r[1], r[0].identifier))
-    return [(n, float(s), why) for n, s, why in rows if s >= MIN_SCORE]
+    return [(n, float(s), why) for n, s, why in rows]
 
 
 def _image_factors(graph: SceneGraph, parsed: ParsedQuery, cands: list[Node]) -> dict[str, tuple[float, str]]:

@@ -88,7 +88,11 @@ def _purpose(verbs: list[str]) -> Referent:
     if not cats:
         return Referent()
     top = max(cats.values())
-    return Referent({c: round(w / top, 3) for c, w in cats.items()}, None, f"purpose '{' '.join(verbs)}'")
+    how = f"purpose '{' '.join(verbs)}'"
+    best = min((c for c in cats if cats[c] == top), key=str)
+    if best in COMMON_OBJECTS:  # "something to draw on": a whiteboard, which RoomPlan has no category for
+        return Referent({c: round(w / top, 3) for c, w in cats.items() if c not in COMMON_OBJECTS}, best, how)
+    return Referent({c: round(w / top, 3) for c, w in cats.items() if c not in COMMON_OBJECTS}, None, how)
 
 
 def _by_text(phrase: str, text_model) -> Referent:

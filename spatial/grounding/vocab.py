@@ -42,8 +42,8 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "seat": ("chair", "sofa"), "seating": ("chair", "sofa"),
     "appliance": ("dishwasher", "oven", "refrigerator", "stove", "washerDryer"),
     "kitchen appliance": ("dishwasher", "oven", "refrigerator", "stove"),
-    "furniture": ("bed", "chair", "sofa", "storage", "table", "television", "fireplace"),
-    "piece of furniture": ("bed", "chair", "sofa", "storage", "table", "television", "fireplace"),
+    "furniture": ("bed", "chair", "sofa", "storage", "table"),
+    "piece of furniture": ("bed", "chair", "sofa", "storage", "table"),
 }
 #: words for "any object" (uncategorised ones included, wall fixtures hardly)
 GENERIC = ("object", "thing", "item", "stuff", "something", "anything")
@@ -67,7 +67,7 @@ AFFORDANCES: dict[str, dict[str, float]] = {
     "eat": {"table": 1.0},
     "dine": {"table": 1.0},
     "work": {"table": 1.0, "chair": 0.3},
-    "write": {"table": 1.0},
+    "write": {"table": 1.0, "whiteboard": 0.6},
     "study": {"table": 1.0, "chair": 0.4},
     "put": {"table": 0.8, "storage": 0.7},
     "place": {"table": 0.8, "storage": 0.6},
@@ -86,6 +86,9 @@ AFFORDANCES: dict[str, dict[str, float]] = {
     "keep": {"storage": 0.8, "refrigerator": 0.5},
     "away": {"storage": 1.0},
     "rinse": {"sink": 1.0},
+    "draw": {"whiteboard": 1.0, "table": 0.3},
+    "diagram": {"whiteboard": 1.0},
+    "present": {"whiteboard": 0.8, "television": 0.6},
     "brush": {"sink": 0.9},
     "shave": {"sink": 0.9},
     "fill": {"sink": 0.7},
@@ -188,7 +191,9 @@ SUPERLATIVES: dict[str, tuple[str, bool]] = {
 SHAPE_WORDS = {"round": "round", "circular": "round", "oval": "round", "square": "rectangular",
                "rectangular": "rectangular", "l-shaped": "L-shaped", "corner": "L-shaped"}
 STOP_WORDS = frozenset(
-    ["the", "a", "an", "this", "that", "it", "is", "its", "it's", "there", "here", "which", "one", "ones", "of", "please", "find", "show", "me", "where", "i", "to", "be", "looking", "look", "for", "get", "my", "your", "some", "any", "can", "could", "would", "should", "what", "who", "whose", "located", "placed", "sitting", "standing", "stands", "sits", "lies", "lying", "put", "pushed", "set", "kept", "and", "also", "very", "quite", "with"]
+    ["the", "a", "an", "this", "that", "it", "is", "its", "it's", "there", "here", "which", "one", "ones", "of", "please", "find", "show", "me", "where", "i", "to", "be", "looking", "look", "for", "get", "my", "your", "some", "any", "can", "could", "would", "should", "what", "who", "whose", "located", "placed", "sitting", "standing", "stands", "sits", "lies", "lying", "pushed", "set", "kept", "and", "also", "very", "quite", "with",
+     # parts and sides name where on an anchor, not a thing: "on both sides of it"
+     "side", "sides", "end", "ends", "edge", "part", "top", "bottom", "front", "back", "them", "both", "down"]
 )
 
 
