@@ -249,6 +249,20 @@ def _gravity_alignment(room: RoomDescription) -> np.ndarray | None:
     return T
 
 
+def _is_entrance(door: RoomElement, room: RoomDescription) -> bool:
+    """A door with floor on one side only (it leads out of the capture), not between two rooms."""
+    from ..scene.shapes import points_in_polygon
+
+    n = door.T_world_element[:2, 1] / max(float(np.linalg.norm(door.T_world_element[:2, 1])), 1e-9)
+    probes = np.array([door.center_m[:2] + 0.4 * n, door.center_m[:2] - 0.4 * n])
+    inside = np.zeros(2, bool)
+    for f in room.of("floor"):
+        if f.polygon_m:
+            poly = np.asarray(f.polygon_m) @ f.T_world_element[:2, :2].T + f.T_world_element[:2, 3]
+            inside |= points_in_polygon(probes, poly)
+    return int(inside.sum()) == 1
+
+
 def _viewpoint(shapes: dict[str, rel.Shape], room: RoomDescription, scene, middle: np.ndarray,
                camera: np.ndarray | None, T_up: np.ndarray | None) -> rel.Viewpoint:
     def unit(v):
@@ -258,7 +272,7 @@ def _viewpoint(shapes: dict[str, rel.Shape], room: RoomDescription, scene, middl
     if camera is not None:
         T = np.asarray(camera, float)
         return rel.Viewpoint(T[:2, 3].copy(), unit(T[:2, 2]), "the given camera")
-    doors = sorted((e for e in room.elements if e.category == "door"), key=lambda e: e.identifier)
+    doors = sorted((e for e in room.elements if e.category == "door"), key=lambda e: (not _is_entrance(e, room), e.identifier))
     if doors:
         s = shapes[doors[0].identifier]
         return rel.Viewpoint(s.center[:2].copy(), unit(s.normal), f"the entrance [{doors[0].identifier}]")

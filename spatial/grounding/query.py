@@ -210,8 +210,8 @@ def _binary(pred: str, a: rel.Shape, b: rel.Shape, graph: SceneGraph) -> float:
         return max(rel.facing(a, b), rel.facing(b, a), 0.5 * rel.near(a, b, 1.5))
     if pred == "end_of":
         return rel.at_end_of(a, b)
-    if pred in ("left_of", "right_of"):
-        return rel.side_of(a, b, view, pred == "left_of")
+    if pred in ("left_of", "right_of"):  # beside it on that side: the nearer the better
+        return rel.side_of(a, b, view, pred == "left_of") * rel.near(a, b, 1.5)
     raise ConfigError(f"unknown relation '{pred}'")
 
 
