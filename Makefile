@@ -76,6 +76,7 @@ bench: install
 	$(PY) benchmarks/hands.py
 	$(PY) benchmarks/tracking.py
 	$(PY) benchmarks/rooms.py
+	$(PY) benchmarks/grounding.py
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .ruff_cache

@@ -227,6 +227,17 @@ def table(title: str, rows: dict[str, list[QueryResult]]) -> None:
         log(f"   {name:12s} {top1_accuracy(results):>5.3f} ({len(results):3d})" + cells)
 
 
+# the parts of the method, each switched off in turn (GroundingOptions fields)
+ABLATIONS = {"text_model": {"text_model": "none"}, "wall_fixtures": {"wall_fixtures": False},
+             "attributes": {"attributes": False}, "relations": {"relations": False}}
+
+
+def ablated(change: dict):
+    from spatial.grounding import GroundingOptions
+
+    return GroundingOptions(**change)
+
+
 # -- simulator -----------------------------------------------------------------------------------------
 def run_sim(split: str, cache: Path, rooms_cache: Path, timings: Timings, fresh: bool,
             skip_missing: bool = False) -> dict[str, list[QueryResult]]:
@@ -238,7 +249,8 @@ def run_sim(split: str, cache: Path, rooms_cache: Path, timings: Timings, fresh:
     from spatial.eval.trajectory import read_tum
     from spatial.scene import Scene
 
-    out: dict[str, list[QueryResult]] = {"true": [], "tracked": [], "gt_boxes": [], "naive": []}
+    out: dict[str, list[QueryResult]] = {"true": [], "tracked": [], "gt_boxes": [], "naive": [],
+                                         **{f"without_{a}": [] for a in ABLATIONS}}
     truth_of: dict[str, dict[str, RoomElement]] = {}
     found: dict[str, dict[str, dict[str, str]]] = {"true": {}, "tracked": {}}
     for preset, seed in rooms(split):
@@ -264,6 +276,8 @@ def run_sim(split: str, cache: Path, rooms_cache: Path, timings: Timings, fresh:
             out[variant] += res
             line.append(f"{variant} {top1_accuracy(res):.2f}")
             if variant == "true":
+                for a, change in ABLATIONS.items():  # each part switched off in turn, same room
+                    out[f"without_{a}"] += ask_graph(build(room, scene=scene, options=ablated(change)), queries, truth, T)
                 out["naive"] += naive_answers(room, queries, truth, T)
                 out["gt_boxes"] += ask_graph(build(gt, scene=scene), queries, truth, np.eye(4))
                 line.append(f"gt_boxes {top1_accuracy(out['gt_boxes'][-len(queries):]):.2f}")
@@ -307,6 +321,8 @@ def run_scannet(data: Path, cache: Path, timings: Timings, fresh: bool) -> tuple
     build_s = time.perf_counter() - t0
     out = {"ours": ask_graph(graph, queries, truth, np.eye(4), timings)}
     out["gt_boxes"] = ask_graph(build(gt_box_room(room, truth), geometry=geometry), queries, truth, np.eye(4))
+    for a, change in ABLATIONS.items():
+        out[f"without_{a}"] = ask_graph(build(room, geometry=geometry, options=ablated(change)), queries, truth, np.eye(4))
     out["naive"] = naive_answers(room, queries, truth, np.eye(4))
     log(f"  scannet: room stage {room_s:.1f} s (cached: {room_s < 0.5}), graph {build_s:.1f} s")
     table(f"ScanNet {gq.SCANNET} ({len(queries)} queries)", out)
@@ -373,6 +389,7 @@ def sim_figures(sim: dict[str, dict[str, list[QueryResult]]]) -> dict:
         **{f"query_top1_sim_{s}_tracked": top1_accuracy(v["tracked"]) for s, v in sim.items()},
         **{f"query_top1_sim_{s}_naive": top1_accuracy(v["naive"]) for s, v in sim.items()},
         **{f"query_top1_sim_{s}_gt_boxes": top1_accuracy(v["gt_boxes"]) for s, v in sim.items()},
+        **{f"query_top1_sim_{s}_without_{a}": top1_accuracy(v[f"without_{a}"]) for s, v in sim.items() for a in ABLATIONS},
         **{f"query_top1_sim_{k[5:]}": v for k, v in summary(report["true"]).items() if k.startswith("top1_")},
         **{f"n_queries_sim_{k[2:]}": v for k, v in summary(report["true"]).items() if k.startswith("n_")},
         "n_queries_sim": len(report["true"]),
@@ -410,6 +427,7 @@ def main() -> None:
             "query_top1_scannet": top1_accuracy(scannet["ours"]),
             "query_top1_scannet_gt_boxes": top1_accuracy(scannet["gt_boxes"]),
             "query_top1_scannet_naive": top1_accuracy(scannet["naive"]),
+            **{f"query_top1_scannet_without_{a}": top1_accuracy(scannet[f"without_{a}"]) for a in ABLATIONS},
             **{f"query_top1_scannet_{k[5:]}": v for k, v in summary(scannet["ours"]).items() if k.startswith("top1_")},
             **{f"n_queries_scannet_{k[2:]}": v for k, v in summary(scannet["ours"]).items() if k.startswith("n_")},
             "n_queries_scannet": len(scannet["ours"]),

@@ -300,7 +300,7 @@ def build_graph(room: RoomDescription, scene=None, geometry: Mesh | PointCloud |
         camera = None if camera is None else T_up @ np.asarray(camera, float)
     gain = exposure_gain(rgb) if rgb is not None else 1.0
     floor_z = _floor_z(room, xyz)
-    fixtures = wall_fixtures(room, xyz, rgb, gain, floor_z)
+    fixtures = wall_fixtures(room, xyz, rgb, gain, floor_z) if options.wall_fixtures else []
     if fixtures:
         room = RoomDescription(room.elements + fixtures, room.identifier, room.sections, room.warnings)
         originals.update({e.identifier: e.transformed(np.linalg.inv(T_up)) if T_up is not None else e for e in fixtures})

@@ -13,7 +13,10 @@ class GroundingOptions(BaseModel):
     scores each object's keyframe crops against the query; ``detector`` ("owlvit", "owlv2") and
     ``detector_path``: open-vocabulary 2D detection on keyframes, lifted to 3D, for things the
     room stage did not box. ``max_views``: keyframe crops fused per object. ``edge_min_score``:
-    relations kept as scene-graph edges (queries resolve relations from geometry, not edges)."""
+    relations kept as scene-graph edges (queries resolve relations from geometry, not edges).
+    ``wall_fixtures``: look for boards and pictures on walls (:mod:`spatial.grounding.fixtures`);
+    ``attributes`` and ``relations``: let colours, sizes, shapes and spatial relations score
+    candidates (switching them off is for measuring what they add)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -26,6 +29,9 @@ class GroundingOptions(BaseModel):
     max_views: int = Field(3, ge=1, le=16)
     max_points: int = Field(400_000, ge=1000)
     edge_min_score: float = Field(0.5, gt=0.0, le=1.0)
+    wall_fixtures: bool = True
+    attributes: bool = True
+    relations: bool = True
 
     @model_validator(mode="after")
     def _paths_given(self) -> GroundingOptions:

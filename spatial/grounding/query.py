@@ -312,6 +312,15 @@ def load_models(graph: SceneGraph) -> None:
 
 def score_query(graph: SceneGraph, parsed: ParsedQuery) -> list[tuple[Node, float, list[str]]]:
     """Every node that fits at all, with its score and reasons, best first."""
+    if not graph.options.attributes:
+        from dataclasses import replace
+
+        t = parsed.target
+        parsed = replace(parsed, target=Phrase(t.words, [], [], None, None, t.count))
+    if not graph.options.relations:
+        from dataclasses import replace
+
+        parsed = replace(parsed, relations=[])
     res = _Resolver(graph, _text_model(graph))
     target = res.referent(parsed.target, parsed.verbs)
     if target.empty and (parsed.target.colors or parsed.target.shape or parsed.relations):
