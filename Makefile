@@ -52,7 +52,7 @@ demo: install $(SIM)
 	$(VENV)/bin/spatial reconstruct $(SIM) --poses $(OUT)/track_sim_studio/trajectory.tum --out $(OUT)/reconstruct_sim_studio
 	$(VENV)/bin/spatial rooms $(OUT)/reconstruct_sim_studio/scene --out $(OUT)/rooms_sim_studio
 	$(VENV)/bin/spatial query $(OUT)/rooms_sim_studio "somewhere to sit" "the chair nearest the door" \
-	  "the couch under the window" --draw $(OUT)/query_sim_studio --graph $(OUT)/query_sim_studio/graph.json
+	  "where can I sleep?" --draw $(OUT)/query_sim_studio --graph $(OUT)/query_sim_studio/graph.json
 	@if [ -d $(DATA)/7scenes ]; then \
 	  $(VENV)/bin/spatial info $(DATA)/7scenes | tee $(OUT)/info_7scenes.txt && \
 	  $(VENV)/bin/spatial replay $(DATA)/7scenes --rrd $(OUT)/replay_7scenes.rrd --sheet $(OUT)/frames_7scenes.png && \
