@@ -123,3 +123,12 @@ def render_keyframe(cloud: PointCloud, T_world_camera: np.ndarray, size=(160, 12
     color.reshape(-1, 3)[pix[first]] = cc[first]
     depth[~np.isfinite(depth)] = 0
     return Keyframe(0, T_world_camera, K, color, depth)
+
+
+def room_scene():
+    """The room as a :class:`~spatial.scene.Scene`: its cloud and room, one camera pose, no keyframes."""
+    from sensors.types import CameraIntrinsics, Trajectory
+    from spatial.scene import Scene
+
+    room, cloud = room_and_cloud()
+    return Scene(Trajectory([0], np.eye(4)[None]), CameraIntrinsics(500, 500, 320, 240, 640, 480), cloud=cloud, room=room)

@@ -9,18 +9,14 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from sensors.types import CameraIntrinsics, Trajectory
 from spatial.cli import app
-from spatial.scene import Scene
 
 RUN = CliRunner()
 
 
 @pytest.fixture(scope="module")
 def scene_dir(tmp_path_factory):
-    room, cloud = grounding_room.room_and_cloud()
-    scene = Scene(Trajectory([0], np.eye(4)[None]), CameraIntrinsics(500, 500, 320, 240, 640, 480), cloud=cloud, room=room)
-    return scene.save(tmp_path_factory.mktemp("grounding") / "scene")
+    return grounding_room.room_scene().save(tmp_path_factory.mktemp("grounding") / "scene")
 
 
 def test_query_json_lists_hits_with_boxes(scene_dir, tmp_path):

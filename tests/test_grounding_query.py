@@ -142,11 +142,8 @@ def test_unknown_text_model_is_a_clear_error(room_and_cloud):
 
 
 def test_scene_query_builds_the_graph_once(room_and_cloud):
-    from sensors.types import CameraIntrinsics, Trajectory
-    from spatial.scene import Scene
 
-    room, cloud = room_and_cloud
-    scene = Scene(Trajectory([0], np.eye(4)[None]), CameraIntrinsics(500, 500, 320, 240, 640, 480), cloud=cloud, room=room)
+    scene = grounding_room.room_scene()
     assert scene.query("the couch")[0].identifier == "sofa-1"
     assert scene.query("the red chair", top_k=1)[0].identifier == "chair-red"
     assert len([k for k in scene.cache if k[0] == "grounding_graph"]) == 1

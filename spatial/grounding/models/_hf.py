@@ -24,6 +24,11 @@ def local_folder(path: str | Path | None, what: str, example: str) -> Path:
     return folder
 
 
+def cache_key(path: str | Path | None) -> str | None:
+    """``path`` as the absolute folder it names: one cache entry per model folder, however spelt."""
+    return None if path is None else str(Path(path).expanduser().resolve())
+
+
 def transformers_offline():
     """The ``transformers`` and ``torch`` modules, with the hub switched off and transformers'
     progress bars and info logging silenced for the process (this library never prints; set

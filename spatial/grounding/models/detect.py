@@ -14,7 +14,7 @@ import numpy as np
 
 from sensors.errors import ConfigError
 
-from ._hf import load_parts, local_folder, transformers_offline
+from ._hf import cache_key, load_parts, local_folder, transformers_offline
 
 DETECTORS = ("owlvit", "owlv2")
 
@@ -83,7 +83,7 @@ def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
 def detector(name: str, path: str | Path | None) -> Detector:
     """The detector ``name`` (one of :data:`DETECTORS`) from the local folder ``path``, loaded
     once per process and folder."""
-    return _load(name, None if path is None else str(Path(path).expanduser().resolve()))
+    return _load(name, cache_key(path))
 
 
 @lru_cache(maxsize=2)

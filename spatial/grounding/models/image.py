@@ -23,7 +23,7 @@ import numpy as np
 
 from sensors.errors import ConfigError
 
-from ._hf import load_parts, local_folder, transformers_offline
+from ._hf import cache_key, load_parts, local_folder, transformers_offline
 
 IMAGE_MODELS = ("clip", "siglip", "auto")
 
@@ -85,7 +85,7 @@ class ImageTextModel:
 def image_text_model(name: str, path: str | Path | None) -> ImageTextModel:
     """The image–text model ``name`` (one of :data:`IMAGE_MODELS`) from the local folder ``path``,
     loaded once per process and folder."""
-    return _load(name, None if path is None else str(Path(path).expanduser().resolve()))
+    return _load(name, cache_key(path))
 
 
 @lru_cache(maxsize=4)
